@@ -1,0 +1,44 @@
+"""Exception hierarchy. The CLI turns any :class:`CocreationError` into ``Error: ...`` on stderr."""
+
+from __future__ import annotations
+
+
+class CocreationError(Exception):
+    """Base class of every error the toolkit raises on purpose."""
+
+
+class InputError(CocreationError):
+    """An unreadable or unsupported corpus file, or a malformed table."""
+
+    def __init__(self, source: str, cause: str, *, kind: str = "unreadable") -> None:
+        self.source = source
+        self.cause = cause
+        self.kind = kind
+        super().__init__(f"{source}: {cause}")
+
+
+class EmptyDocumentError(InputError):
+    """The file was read but holds no text (empty file, or a scanned PDF with no text layer)."""
+
+    def __init__(self, source: str, cause: str) -> None:
+        super().__init__(source, cause, kind="empty")
+
+
+class ConfigError(CocreationError):
+    """A bad setting or config file."""
+
+
+class ModelLoadError(CocreationError):
+    """A model folder that cannot be loaded."""
+
+
+class UntrustedModelError(ModelLoadError):
+    """A saved model contains types outside the allow-list."""
+
+
+class SchemaVersionError(ModelLoadError):
+    """A file format version this release cannot read."""
+
+
+class AnnotationError(CocreationError):
+    """Bad annotation records: unknown labels, missing passages, malformed rows."""

@@ -1,0 +1,78 @@
+"""Repair of end-of-line hyphenation without merging real hyphenated compounds."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+_TAIL = re.compile(r"(\w+) ?[-\u2010\u00ad]$")
+_HEAD = re.compile(r"^([a-zà-ÿ]\w*)")
+
+# Prefixes that form hyphenated compounds in policy English: kept when in doubt.
+COMPOUND_PREFIXES = frozenset(
+    "co non self well long short cross multi front inter pre post re anti e sub semi cost evidence user "
+    "citizen community place person people data low high mid full part one two three".split()
+)
+
+
+@lru_cache(maxsize=1)
+def _english_words() -> frozenset[str]:
+    """Lower-cased English word forms from spaCy's lookup lemma table (offline, shipped on PyPI)."""
+    try:
+        from spacy.lookups import load_lookups
+
+        table = load_lookups("en", ["lemma_lookup"]).get_table("lemma_lookup")
+        words = set()
+        for key in table.keys():  # keys are hashes in newer spaCy; fall back to items()
+            if isinstance(key, str):
+                words.add(key.lower())
+        if not words:
+            for k, v in table.items():
+                if isinstance(k, str):
+                    words.add(k.lower())
+                if isinstance(v, str):
+                    words.add(v.lower())
+        return frozenset(words)
+    except Exception:  # no lookups data: fall back to document-internal evidence only
+        return frozenset()
+
+
+def join_hyphenated(left: str, right: str, doc_lower: str = "") -> str:
+    """Join two consecutive lines, repairing a line-end hyphen where it splits one word.
+
+    ``doc_lower`` is the lower-cased text of the whole document with lines
+    joined by newlines, used as evidence of how the author spells a word
+    elsewhere. The hyphen is dropped when the joined word is attested (in the document
+    itself or in the English word list) and kept when the hyphenated form is
+    attested, when both halves are words on their own ("evidence-based"), or
+    when the first half is a compound prefix ("co-design").
+
+    Example:
+        >>> join_hyphenated("more partici-", "pation in design")
+        'more participation in design'
+        >>> join_hyphenated("through co-", "design with residents")
+        'through co-design with residents'
+    """
+    left = left.rstrip()
+    tail = _TAIL.search(left)
+    head = _HEAD.match(right)
+    if not tail or not head:
+        return f"{left} {right.lstrip()}"
+    a, b = tail.group(1), head.group(1)
+    joined, hyphenated = (a + b).lower(), f"{a}-{b}".lower()
+    keep: bool
+    if hyphenated in doc_lower:
+        keep = True
+    elif re.search(rf"\b{re.escape(joined)}\b", doc_lower):
+        keep = False
+    else:
+        words = _english_words()
+        if joined in words or joined.rstrip("s") in words:
+            keep = False
+        elif a.lower() in COMPOUND_PREFIXES or (a.lower() in words and b.lower() in words and len(a) > 2):
+            keep = True
+        else:
+            keep = False
+    if keep:
+        return left + right.lstrip()
+    return left[: tail.end(1)] + right.lstrip()
