@@ -11,7 +11,6 @@ import csv
 import hashlib
 import logging
 import re
-import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -212,7 +211,9 @@ def _read_blocks(path: Path, fmt: str, *, max_pages: int | None) -> ReadResult:
 
         try:
             return parse_docx(path)
-        except (zipfile.BadZipFile, KeyError, ValueError) as err:
+        except Exception as err:  # noqa: BLE001 - python-docx raises many types on a broken package
+            if isinstance(err, InputError):
+                raise
             raise InputError(
                 str(path), f"not a readable DOCX ({err}); the file may be corrupt", kind="corrupt"
             ) from err
@@ -333,7 +334,11 @@ def read_document(
     meta = dict(source.meta)
     if result.title and not meta.get("title"):
         meta["title"] = result.title
-    body_text = " ".join(text[b.start_char : b.end_char] for b in body[:200])
+    # Prose paragraphs say the language best: lists and tables in policy
+    # documents are often reference lists in another language.
+    prose = [b for b in body if b.kind == "paragraph"]
+    chosen = prose if sum(b.end_char - b.start_char for b in prose) >= 300 else body
+    body_text = " ".join(text[b.start_char : b.end_char] for b in chosen[:200])
     language = detect_language(body_text)
     return Document(
         doc_id=source.doc_id,

@@ -7,6 +7,7 @@ import re
 from . import RawBlock, ReadResult
 
 _TAG = re.compile(r"<[^>]+>")
+_TEMPLATE = re.compile(r"\{%.*?%\}|\{\{.*?\}\}|\{:[^}\n]*\}", re.S)
 _FRONT = re.compile(r"\A---\s*\n.*?\n(?:---|\.\.\.)\s*\n", re.S)
 
 
@@ -52,6 +53,8 @@ def parse_markdown(text: str) -> ReadResult:
             body = text[match.end() :]
     else:
         body = text
+    # Site-generator syntax is not prose: Liquid tags and kramdown attribute lists.
+    body = _TEMPLATE.sub("", body)
     md = MarkdownIt("commonmark").enable("table")
     tokens = md.parse(body)
     blocks: list[RawBlock] = []

@@ -1,0 +1,3 @@
+from cocreation_nlp.cli import main
+
+main()
