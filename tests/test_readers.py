@@ -19,6 +19,7 @@ from cocreation_nlp.readers.text import parse_plain_text
         ("front-", "line staff", "front-line staff"),
         ("an evidence-", "based approach", "an evidence-based approach"),
         ("stra -", "tegy in this area", "strategy in this area"),
+        ("we will follow-", "up every report", "we will follow-up every report"),
         ("ends here", "next line", "ends here next line"),
         ("a dash -", "Then", "a dash - Then"),
     ],

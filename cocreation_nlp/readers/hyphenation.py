@@ -67,9 +67,12 @@ def join_hyphenated(left: str, right: str, doc_lower: str = "") -> str:
         keep = False
     else:
         words = _english_words()
-        if joined in words or joined.rstrip("s") in words:
-            keep = False
-        elif a.lower() in COMPOUND_PREFIXES or (a.lower() in words and b.lower() in words and len(a) > 2):
+        if a.lower() in COMPOUND_PREFIXES:
+            keep = True
+        elif len(a) > 2 and a.lower() in words and b.lower() in words:
+            # Both halves are words ("follow-up", "evidence-based"): a compound
+            # is the safer reading; a wrong hyphen stays readable, a wrong
+            # merge ("followup") does not.
             keep = True
         else:
             keep = False

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from . import RawBlock, ReadResult
+from .hyphenation import join_hyphenated
 
 BULLET = re.compile(r"^\s*(?:[-*•‣▪◦–]|\(?\d{1,2}[.)]|\(?[a-z][.)])\s+")
 _UNDERLINE = re.compile(r"^\s*(=+|-+)\s*$")
@@ -36,6 +37,7 @@ def parse_plain_text(text: str) -> ReadResult:
         ['heading', 'paragraph', 'list_item', 'list_item']
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\f", "\n\n")
+    lower_text = text.lower()
     blocks: list[RawBlock] = []
     for chunk in re.split(r"\n\s*\n", text):
         lines = [ln for ln in chunk.split("\n") if ln.strip()]
@@ -56,16 +58,17 @@ def parse_plain_text(text: str) -> ReadResult:
         if _is_heading(lines):
             blocks.append(RawBlock("heading", lines[0].strip(), level=2))
             continue
-        current: list[str] = []
+        current = ""
         kind = "paragraph"
         for line in lines:
             if BULLET.match(line):
                 if current:
-                    blocks.append(RawBlock(kind, " ".join(current)))  # type: ignore[arg-type]
-                current = [BULLET.sub("", line, count=1).strip()]
+                    blocks.append(RawBlock(kind, current))  # type: ignore[arg-type]
+                current = BULLET.sub("", line, count=1).strip()
                 kind = "list_item"
             else:
-                current.append(line.strip())
+                # Hard-wrapped text: a line-end hyphen may split a word or end a compound.
+                current = join_hyphenated(current, line.strip(), lower_text) if current else line.strip()
         if current:
-            blocks.append(RawBlock(kind, " ".join(current)))  # type: ignore[arg-type]
+            blocks.append(RawBlock(kind, current))  # type: ignore[arg-type]
     return ReadResult(blocks=blocks)
