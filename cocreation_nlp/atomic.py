@@ -27,6 +27,10 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         yield tmp
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
+        # mkstemp creates 0600 files; give the result the usual umask-based mode.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, target)
     finally:
         if tmp.exists():
@@ -34,7 +38,9 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 
 
 @contextlib.contextmanager
-def atomic_open(path: str | Path, mode: str = "w", encoding: str | None = "utf-8", newline: str | None = "") -> Iterator[IO]:
+def atomic_open(
+    path: str | Path, mode: str = "w", encoding: str | None = "utf-8", newline: str | None = ""
+) -> Iterator[IO]:
     """Open a temporary file for writing that replaces ``path`` atomically on success."""
     with atomic_path(path) as tmp:
         if "b" in mode:

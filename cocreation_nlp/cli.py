@@ -34,14 +34,20 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 def _main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details to stderr.")] = False,
 ) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.ERROR, format="%(levelname)s %(name)s: %(message)s"
+    )
 
 
 @app.command()
 def parse(
     paths: Annotated[list[Path], typer.Argument(help="Files, folders or manifest.csv files to parse.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Passages CSV to write.")] = Path("passages.csv"),
-    errors: Annotated[Path | None, typer.Option(help="Errors CSV (default: errors.csv beside --output).")] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Passages CSV to write.")] = Path(
+        "passages.csv"
+    ),
+    errors: Annotated[
+        Path | None, typer.Option(help="Errors CSV (default: errors.csv beside --output).")
+    ] = None,
     max_file_mb: Annotated[float, typer.Option(help="Refuse files larger than this many MB.")] = 200.0,
     progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
 ) -> None:
@@ -65,7 +71,12 @@ def parse(
             bar.update(1)
 
         summary = parse_to_csv(
-            paths, output, errors_path=errors, max_bytes=int(max_file_mb * 1e6), on_document=tick, sources=sources
+            paths,
+            output,
+            errors_path=errors,
+            max_bytes=int(max_file_mb * 1e6),
+            on_document=tick,
+            sources=sources,
         )
         bar.close()
     except CocreationError as err:
@@ -74,11 +85,134 @@ def parse(
         typer.echo(f"Error: {f.source}: {f.error_type}: {f.message}", err=True)
     typer.echo(
         f"Wrote {summary.n_passages} passages from {summary.n_documents} document(s) to {output}"
-        + (f"; {len(summary.failures)} failed (see {errors or output.with_name('errors.csv')})" if summary.failures else ""),
+        + (
+            f"; {len(summary.failures)} failed (see {errors or output.with_name('errors.csv')})"
+            if summary.failures
+            else ""
+        ),
         err=True,
     )
     if summary.failures:
         raise typer.Exit(code=1)
+
+
+@app.command()
+def score(
+    corpus: Annotated[list[Path], typer.Argument(help="Corpus folder(s), files or manifest.csv.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output folder.")] = Path("results"),
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="Model folder, or 'rules' for rule-only scoring. Default: the shipped model.",
+        ),
+    ] = None,
+    config: Annotated[Path | None, typer.Option(help="TOML settings file ([score] section etc.).")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Local worker processes (default: number of cores; 1 = inline).")
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Dask scheduler address, e.g. tcp://10.0.0.5:8786, to run on a cluster."),
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="csv, or parquet to write Parquet copies as well.")
+    ] = "csv",
+    min_denominator: Annotated[float | None, typer.Option(help="Override [score] min_denominator.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Override [score] seed of the bootstrap.")] = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
+) -> None:
+    """Score every document of a corpus: passages.csv, documents.csv, evidence.csv, errors.csv, run.json.
+
+    Example: cocreation score corpora/sample -o results/
+
+    Re-runs are incremental: unchanged documents come from OUTDIR/.cache, so a
+    killed run continues where it stopped. Exit code 1 when a document failed.
+    """
+    from tqdm import tqdm
+
+    from .config import load_config
+    from .pipeline import run_score
+
+    if fmt not in ("csv", "parquet"):
+        raise _fail(f"--format must be csv or parquet; got {fmt!r}", code=2)
+    try:
+        cfg = load_config(config, **{"score.min_denominator": min_denominator, "score.seed": seed})
+        bar = tqdm(total=0, unit="doc", disable=not progress, file=sys.stderr, desc="score")
+
+        def tick(done: int, total: int) -> None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+        summary = run_score(
+            corpus,
+            output,
+            model=model,
+            config=cfg,
+            workers=workers,
+            scheduler=scheduler,
+            formats=("csv", "parquet") if fmt == "parquet" else ("csv",),
+            progress=tick,
+        )
+        bar.close()
+    except CocreationError as err:
+        raise _fail(str(err)) from err
+    if summary.n_failed:
+        import csv as _csv
+
+        with (output / "errors.csv").open(encoding="utf-8") as fh:
+            for row in _csv.DictReader(fh):
+                typer.echo(f"Error: {row['source']}: {row['error_type']}: {row['message']}", err=True)
+    typer.echo(
+        f"Scored {summary.n_documents - summary.n_failed}/{summary.n_documents} documents "
+        f"({summary.n_passages} passages; {summary.n_cached} from cache) into {output}/ in {summary.seconds:.1f}s",
+        err=True,
+    )
+    if summary.n_failed:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def summarize(
+    run_dir: Annotated[
+        Path, typer.Argument(help="Output folder of `cocreation score` (or its documents.csv).")
+    ],
+    by: Annotated[str, typer.Option(help="Comma-separated grouping columns, e.g. publisher,year.")] = "",
+    output: Annotated[Path, typer.Option("--output", "-o", help="Summary CSV to write.")] = Path(
+        "summary.csv"
+    ),
+) -> None:
+    """Per-group counts and mean/median/spread of every score (tidy: one row per group and score).
+
+    Example: cocreation summarize results/ --by publisher,year -o summary.csv
+    """
+    from .summarize import write_summary
+
+    try:
+        n = write_summary(run_dir, output, [c.strip() for c in by.split(",") if c.strip()])
+    except CocreationError as err:
+        raise _fail(str(err)) from err
+    typer.echo(f"Wrote {n} rows to {output}", err=True)
+
+
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="Output folder of `cocreation score`.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="HTML file to write.")] = Path("report.html"),
+) -> None:
+    """One self-contained HTML report: score distributions, rankings with intervals, evidence, settings.
+
+    Example: cocreation report results/ -o report.html
+    """
+    from .report.build import write_report
+
+    try:
+        write_report(run_dir, output)
+    except CocreationError as err:
+        raise _fail(str(err)) from err
+    typer.echo(f"Wrote {output}", err=True)
 
 
 def main() -> None:

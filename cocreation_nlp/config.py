@@ -1,0 +1,90 @@
+"""Run settings, validated with pydantic (``extra="forbid"``: a typo is an error, not ignored).
+
+Every setting has a documented default and is written into each run's
+``run.json``, so a figure in an export can always be traced to the settings
+that produced it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import ConfigError
+
+
+class ScoreConfig(BaseModel):
+    """Settings of the document scores (codebook, section "Document scores")."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_denominator: float = Field(
+        2.0, ge=0, description="A ratio is undefined when its denominator (expected passages) is below this."
+    )
+    union: Literal["max", "noisy_or"] = Field(
+        "max",
+        description="How p(l1 or l2) is formed from per-label probabilities: 'max' (the codebook's default "
+        "where the model gives no union probability) or 'noisy_or' (1 - prod(1 - p), assumes independence).",
+    )
+    blind_spot_high: float = Field(
+        0.67, ge=0, le=1, description="A blind-spot score at or above this counts as high for the risk flags."
+    )
+    coverage_low: float = Field(
+        0.2, ge=0, le=1, description="A coverage score at or below this counts as low for the risk flags."
+    )
+    top_k: int = Field(3, ge=1, le=50, description="Evidence passages kept per score.")
+    n_bootstrap: int = Field(
+        500,
+        ge=0,
+        le=100_000,
+        description="Bootstrap draws (over the document's passages) per interval; 0 = none.",
+    )
+    ci: float = Field(0.9, gt=0, lt=1, description="Coverage of the bootstrap intervals.")
+    seed: int = Field(0, description="Seed of the bootstrap; with the doc_id it fixes each document's draws.")
+
+
+class RunConfig(BaseModel):
+    """Settings of a ``cocreation score`` run."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    score: ScoreConfig = Field(default_factory=ScoreConfig, description="Document score settings.")
+    max_words: int = Field(250, ge=20, description="Blocks longer than this are cut at sentence boundaries.")
+    max_file_mb: float = Field(200.0, gt=0, description="Files larger than this are refused with a reason.")
+
+    def digest(self) -> str:
+        """A short hash of the settings, part of every cache key."""
+        return hashlib.sha256(json.dumps(self.model_dump(), sort_keys=True).encode()).hexdigest()[:12]
+
+
+def load_config(path: Path | None = None, **overrides: object) -> RunConfig:
+    """Load a TOML config (sections ``[score]`` etc.) and apply keyword overrides.
+
+    Raises:
+        ConfigError: naming the file and the offending key.
+    """
+    data: dict[str, object] = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as err:
+            raise ConfigError(f"{path}: cannot read config: {err}") from err
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        if "." in key:
+            section, sub = key.split(".", 1)
+            data.setdefault(section, {})[sub] = value  # type: ignore[index]
+        else:
+            data[key] = value
+    try:
+        return RunConfig.model_validate(data)
+    except ValidationError as err:
+        where = f" in {path}" if path else ""
+        msgs = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
+        raise ConfigError(f"invalid settings{where}: {msgs}") from err
