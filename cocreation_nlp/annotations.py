@@ -1,0 +1,154 @@
+"""Annotated passages for training and evaluation, resolved against the corpus at run time.
+
+The project's annotations are standoff records (doc_id, passage fingerprint,
+offsets, labels, annotator, time, codebook version): the passage text of
+corpora we do not own is never stored. :func:`resolve_records` parses the
+documents once, finds each record's passage by fingerprint (falling back to
+the offsets), and reports every record whose passage no longer matches,
+instead of dropping it silently.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .annotate.records import AnnotationRecord, read_records
+from .codebook import LABELS
+from .errors import AnnotationError
+from .ingest import Source, discover, read_one
+from .segment import segment_document
+from .types import ParseFailure, fingerprint
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class LabelledSet:
+    """Resolved training/evaluation data: one row per passage."""
+
+    passage_ids: list[str]
+    doc_ids: list[str]
+    texts: list[str]
+    languages: list[str]
+    y: np.ndarray  # (n, 7) int
+    stale: list[tuple[AnnotationRecord, str]] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def label_counts(self) -> dict[str, int]:
+        """Positive passages per label."""
+        return {label: int(self.y[:, i].sum()) for i, label in enumerate(LABELS)}
+
+    def fingerprint(self) -> str:
+        """A hash of the texts and labels: identifies the training data in a model card."""
+        import hashlib
+
+        h = hashlib.sha256()
+        for pid, text, row in sorted(zip(self.passage_ids, self.texts, self.y.tolist(), strict=True)):
+            h.update(f"{pid}\t{fingerprint(text)}\t{row}\n".encode())
+        return h.hexdigest()
+
+
+def load_records(paths: Iterable[str | Path]) -> list[AnnotationRecord]:
+    """Read annotation files (JSONL, CSV or Label Studio JSON; folders are searched for *.jsonl)."""
+    records: list[AnnotationRecord] = []
+    for raw in paths:
+        path = Path(raw)
+        files = sorted(path.glob("*.jsonl")) if path.is_dir() else [path]
+        if not files:
+            raise AnnotationError(f"{path}: no annotation files (*.jsonl) here")
+        for f in files:
+            if not f.exists():
+                raise AnnotationError(f"{f}: file not found")
+            records.extend(read_records(f))
+    return records
+
+
+def final_decisions(records: Sequence[AnnotationRecord]) -> list[AnnotationRecord]:
+    """One decision per passage: a gold (adjudicated) record wins, else the latest decision.
+
+    Skipped records carry no decision and are left out.
+    """
+    best: dict[tuple[str, str], AnnotationRecord] = {}
+    for r in records:
+        if r.skipped:
+            continue
+        key = (r.doc_id, r.passage_id)
+        cur = best.get(key)
+        if cur is None or (r.gold, r.created_at) > (cur.gold, cur.created_at):
+            best[key] = r
+    return list(best.values())
+
+
+def _corpus_sources(corpus: Sequence[str | Path] | None) -> dict[str, Source]:
+    if not corpus:
+        return {}
+    return {s.doc_id: s for s in discover(corpus)}
+
+
+def resolve_records(
+    records: Sequence[AnnotationRecord], corpus: Sequence[str | Path] | None = None
+) -> LabelledSet:
+    """Turn final decisions into a :class:`LabelledSet`, looking passage texts up in ``corpus``.
+
+    Records that carry their own ``text`` (exports of passages loaded from a
+    CSV) need no corpus. Others are matched by fingerprint among the passages
+    of their document, then by offsets; a record whose passage cannot be found
+    (document missing, passage re-segmented) is listed in ``stale``.
+    """
+    decisions = final_decisions(records)
+    sources = _corpus_sources(corpus)
+    by_doc: dict[str, list[AnnotationRecord]] = {}
+    out = LabelledSet([], [], [], [], np.zeros((0, len(LABELS)), dtype=int))
+    rows: list[list[int]] = []
+
+    def add(r: AnnotationRecord, text: str, language: str) -> None:
+        out.passage_ids.append(r.passage_id)
+        out.doc_ids.append(r.doc_id)
+        out.texts.append(text)
+        out.languages.append(language)
+        rows.append([int(label in r.labels) for label in LABELS])
+
+    for r in decisions:
+        if r.text is not None:
+            add(r, r.text, "und")
+        else:
+            by_doc.setdefault(r.doc_id, []).append(r)
+    for doc_id, recs in sorted(by_doc.items()):
+        src = sources.get(doc_id)
+        if src is None:
+            out.stale.extend((r, f"document {doc_id!r} is not in the corpus given") for r in recs)
+            continue
+        doc = read_one(src)
+        if isinstance(doc, ParseFailure):
+            out.stale.extend((r, f"document {doc_id!r} failed to parse: {doc.message}") for r in recs)
+            continue
+        passages = segment_document(doc)
+        by_fp: dict[str, list] = {}
+        for p in passages:
+            by_fp.setdefault(p.fingerprint, []).append(p)
+        for r in recs:
+            cands = by_fp.get(r.fingerprint, [])
+            if cands:
+                p = min(cands, key=lambda p: abs(p.start_char - (r.start_char or 0)))
+                add(r, p.text, doc.language)
+                continue
+            if (
+                r.start_char is not None
+                and r.end_char is not None
+                and fingerprint(doc.text[r.start_char : r.end_char]) == r.fingerprint
+            ):
+                add(r, doc.text[r.start_char : r.end_char], doc.language)
+                continue
+            out.stale.append((r, "passage text changed (fingerprint not found in the re-parsed document)"))
+    out.y = np.asarray(rows, dtype=int).reshape(-1, len(LABELS))
+    for r, why in out.stale:
+        log.warning("stale annotation %s (%s): %s", r.passage_id, r.annotator, why)
+    return out
