@@ -152,3 +152,19 @@ def resolve_records(
     for r, why in out.stale:
         log.warning("stale annotation %s (%s): %s", r.passage_id, r.annotator, why)
     return out
+
+
+def default_corpus() -> list[Path]:
+    """Where standoff annotations are resolved when no corpus is given.
+
+    ``$COCREATION_CORPUS`` if set, else the open-policy corpus beside the
+    repository (``../shared/corpora/open-policy``), which is where the
+    project's own annotations point.
+    """
+    import os
+
+    env = os.environ.get("COCREATION_CORPUS")
+    if env:
+        return [Path(p) for p in env.split(os.pathsep)]
+    guess = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "open-policy" / "manifest.csv"
+    return [guess] if guess.exists() else []

@@ -99,3 +99,107 @@ class RuleClassifier:
             reasons.append("")
         decisions = probs >= self.threshold
         return Predictions(self.labels, probs, decisions, evidence, in_scope, reasons, self.model_id)
+
+
+def classify_table(
+    input_path,
+    output_path,
+    *,
+    model: str | None = None,
+    text_column: str = "text",
+    language_column: str = "language",
+    batch_size: int = 512,
+) -> dict:  # noqa: ANN001
+    """Classify the passages of a CSV or JSONL file; write every input column plus predictions.
+
+    For each label L the output has ``L_prob`` (0-1) and ``L`` (0/1, the
+    tuned decision), then ``evidence`` (rule hits, JSON) and
+    ``prediction_note`` (why a row has no or a rule-only prediction). Empty
+    or non-text rows get an empty prediction with a reason; they never stop
+    the file. Rows are processed in batches and written atomically.
+
+    Returns:
+        Counts: rows, predicted, empty, rule_only.
+    """
+    import json
+    from pathlib import Path
+
+    import pandas as pd
+
+    from .atomic import atomic_path
+    from .errors import InputError
+    from .ingest import detect_language
+    from .pipeline import default_model, load_classifier
+
+    src = Path(input_path)
+    if not src.exists():
+        raise InputError(str(src), "file not found", kind="missing")
+    suffix = src.suffix.lower()
+    try:
+        if suffix in (".jsonl", ".ndjson"):
+            df = pd.read_json(src, lines=True, dtype=False)
+        elif suffix == ".csv":
+            df = pd.read_csv(src, dtype=str, keep_default_na=False)
+        else:
+            raise InputError(
+                str(src),
+                f"unsupported input {suffix or '(no extension)'}: give a .csv or .jsonl file",
+                kind="unsupported",
+            )
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as err:
+        raise InputError(str(src), f"cannot read the table: {err}", kind="bad-table") from err
+    if text_column not in df.columns:
+        raise InputError(
+            str(src),
+            f"no column {text_column!r}; columns: {', '.join(map(str, df.columns))}. Use --text-column.",
+            kind="bad-column",
+        )
+    clf = load_classifier(model or default_model())
+    raw = df[text_column].tolist()
+    texts = [t if isinstance(t, str) else "" for t in raw]
+    notes = [
+        ""
+        if isinstance(t, str) and t.strip()
+        else (
+            "empty text"
+            if isinstance(t, str) or t is None or (isinstance(t, float) and t != t)
+            else f"not text ({type(t).__name__})"
+        )
+        for t in raw
+    ]
+    if language_column in df.columns:
+        langs = [str(v) if isinstance(v, str) and v else "und" for v in df[language_column].tolist()]
+    else:
+        langs = [detect_language(t) if len(t.split()) >= 5 else "en" for t in texts]
+    probs = np.full((len(df), len(LABELS)), np.nan)
+    decisions = np.full((len(df), len(LABELS)), np.nan)
+    evidence = [""] * len(df)
+    valid = [i for i, n in enumerate(notes) if not n]
+    for start in range(0, len(valid), batch_size):
+        idx = valid[start : start + batch_size]
+        pred = clf.predict_texts([texts[i] for i in idx], [langs[i] for i in idx])
+        for k, i in enumerate(idx):
+            if pred.in_scope[k]:
+                probs[i] = pred.probs[k]
+                decisions[i] = pred.decisions[k]
+            notes[i] = pred.reasons[k] if pred.reasons else ""
+            evidence[i] = json.dumps(pred.evidence[k], ensure_ascii=False) if pred.evidence[k] else ""
+    out = df.copy()
+    for j, label in enumerate(LABELS):
+        out[f"{label}_prob"] = probs[:, j]
+        out[label] = pd.array([None if np.isnan(v) else int(v) for v in decisions[:, j]], dtype="Int64")
+    out["evidence"] = evidence
+    out["prediction_note"] = notes
+    dst = Path(output_path)
+    with atomic_path(dst) as tmp:
+        if dst.suffix.lower() in (".jsonl", ".ndjson"):
+            out.to_json(tmp, orient="records", lines=True, force_ascii=False)
+        else:
+            out.to_csv(tmp, index=False, encoding="utf-8")
+    return {
+        "rows": len(df),
+        "predicted": int((~np.isnan(probs[:, 0])).sum()),
+        "empty": sum(1 for n in notes if n.startswith(("empty", "not text"))),
+        "rule_only": sum(1 for n in notes if n.startswith("rule-only")),
+        "model_id": clf.model_id,
+    }

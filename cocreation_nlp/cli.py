@@ -215,6 +215,108 @@ def report(
     typer.echo(f"Wrote {output}", err=True)
 
 
+@app.command()
+def classify(
+    input_file: Annotated[Path, typer.Argument(metavar="INPUT", help="CSV or JSONL file of passages.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="CSV (or .jsonl) to write.")] = Path(
+        "predictions.csv"
+    ),
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="Model folder or 'rules'. Default: the shipped model.")
+    ] = None,
+    text_column: Annotated[str, typer.Option(help="Column holding the passage text.")] = "text",
+) -> None:
+    """Classify passages: every input column plus L_prob and L (0/1) per label, the rule evidence and a note.
+
+    Example: cocreation classify passages.csv -o predictions.csv
+    """
+    from .classify import classify_table
+
+    try:
+        counts = classify_table(input_file, output, model=model, text_column=text_column)
+    except CocreationError as err:
+        raise _fail(str(err)) from err
+    typer.echo(
+        f"Classified {counts['predicted']}/{counts['rows']} rows with {counts['model_id']} into {output}"
+        f" ({counts['empty']} empty or non-text, {counts['rule_only']} rule-only)",
+        err=True,
+    )
+
+
+@app.command()
+def train(
+    annotations: Annotated[
+        list[Path], typer.Argument(help="Annotation files (JSONL/CSV/Label Studio) or folders of *.jsonl.")
+    ],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Model folder to write, e.g. models/my-model.")
+    ] = Path("models/new"),
+    embedder: Annotated[
+        str, typer.Option(help="static, minilm-onnx-int8, minilm, or any sentence-transformers name/path.")
+    ] = "static",
+    corpus: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="Corpus to resolve standoff annotations against (default: $COCREATION_CORPUS or ../shared/corpora/open-policy)."
+        ),
+    ] = None,
+) -> None:
+    """Train a passage classifier: nested grouped cross-validation, calibration, tuned thresholds, model card.
+
+    Example: cocreation train annotations/ -o models/my-model --embedder static
+    """
+    from .annotations import default_corpus, load_records, resolve_records
+    from .train import TrainConfig, save_trained
+    from .train import train as train_model
+
+    try:
+        data = resolve_records(load_records(annotations), corpus or default_corpus())
+        for rec, why in data.stale:
+            typer.echo(f"Warning: stale annotation {rec.passage_id} ({rec.annotator}): {why}", err=True)
+        result = train_model(
+            data, TrainConfig(embedder=embedder), annotation_files=[str(a) for a in annotations]
+        )
+        save_trained(result, output)
+    except CocreationError as err:
+        raise _fail(str(err)) from err
+    cv = result.meta["metrics"]["cross_validated"]
+    typer.echo(
+        f"Trained {result.meta['model_id']} on {len(data)} passages; cross-validated macro-F1 {cv['macro_f1']:.3f}; saved to {output}",
+        err=True,
+    )
+
+
+@app.command()
+def evaluate(
+    gold: Annotated[list[Path], typer.Argument(help="Gold annotation files.")],
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="Model folder or 'rules'. Default: the shipped model.")
+    ] = None,
+    output: Annotated[Path, typer.Option("--output", "-o", help="Writes OUTPUT.csv and OUTPUT.md.")] = Path(
+        "evaluation"
+    ),
+    corpus: Annotated[
+        list[Path] | None, typer.Option(help="Corpus to resolve standoff annotations against.")
+    ] = None,
+) -> None:
+    """Per-label precision, recall, F1, support, macro-F1, confusion counts and calibration.
+
+    Example: cocreation evaluate annotations/gold.jsonl --model models/default -o eval
+    """
+    from .evaluate import evaluate_model, write_evaluation
+    from .pipeline import default_model
+
+    try:
+        metrics = evaluate_model(model or default_model(), gold, corpus=corpus)
+        csv_path, md_path = write_evaluation(metrics, output)
+    except CocreationError as err:
+        raise _fail(str(err)) from err
+    typer.echo(
+        f"macro-F1 {metrics['macro_f1']:.3f} on {metrics['n']} passages; wrote {csv_path} and {md_path}",
+        err=True,
+    )
+
+
 def main() -> None:
     """Entry point for ``python -m cocreation_nlp``."""
     app()

@@ -1,12 +1,334 @@
-"""Learned passage classifier: load/save a model folder (filled in by the classifier work)."""
+"""The learned passage classifier: features, prediction, and a safe model folder.
+
+A model is a folder::
+
+    meta.json   schema version, model id, labels, codebook and lexicon versions,
+                embedder name and file hashes, thresholds, training-data
+                fingerprint, library versions, cross-validated metrics
+    head.skops  the scikit-learn parts (per-label logistic regressions and
+                their Platt calibrators), saved with skops, never pickle
+    README.md   the model card
+
+Loading checks the types skops reports against an allow-list and refuses
+anything else, and warns when library versions differ from those recorded.
+A cascade model holds two single models (``primary``, ``secondary``) and a
+band: the cheap primary scores every passage, the secondary re-scores only
+passages whose probability lies within the band around a threshold.
+"""
 
 from __future__ import annotations
 
+import json
+import logging
+import shutil
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
+from .classify import Predictions, evidence_strings, match_rules
+from .codebook import LABELS
+from .errors import ModelLoadError, SchemaVersionError, UntrustedModelError
+from .rules import RULE_FEATURE_NAMES, rule_features, rule_probabilities
+
+log = logging.getLogger(__name__)
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "default"
+META_SCHEMA_VERSION = 1
+
+# Everything head.skops may contain. Anything else makes loading fail.
+ALLOWED_TYPES: frozenset[str] = frozenset(
+    {
+        "sklearn.linear_model._logistic.LogisticRegression",
+        "numpy.ndarray",
+        "numpy.dtype",
+        "numpy.float64",
+        "numpy.int64",
+        "builtins.dict",
+        "builtins.list",
+        "builtins.str",
+        "builtins.float",
+        "builtins.int",
+        "builtins.tuple",
+    }
+)
 
 
-def load_model(path: Path):  # noqa: ANN201
-    """Load a trained model folder."""
-    raise NotImplementedError("learned models are not available yet")
+def library_versions() -> dict[str, str]:
+    """Versions that matter for reproducing a model's predictions."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from . import __version__
+
+    out = {"cocreation_nlp": __version__}
+    for pkg in (
+        "scikit-learn",
+        "skops",
+        "numpy",
+        "spacy",
+        "model2vec",
+        "onnxruntime",
+        "tokenizers",
+        "sentence-transformers",
+        "torch",
+    ):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            continue
+    return out
+
+
+def featurize(
+    texts: Sequence[str], languages: Sequence[str], embedder_name: str, *, hits: list | None = None
+) -> np.ndarray:
+    """Embeddings of ``texts`` followed by the rule features of each passage's lexicon."""
+    from .embed import get_embedder
+
+    emb = get_embedder(embedder_name).encode(list(texts))
+    hits = hits if hits is not None else match_rules(texts, languages)
+    rf = np.asarray(
+        [rule_features(h) if h is not None else [0.0] * len(RULE_FEATURE_NAMES) for h in hits],
+        dtype=np.float32,
+    )
+    return np.hstack([emb.astype(np.float32), rf])
+
+
+@dataclass(slots=True)
+class Head:
+    """Per-label logistic regressions, Platt calibrators and decision thresholds."""
+
+    heads: list  # LogisticRegression per label
+    calibrators: list  # LogisticRegression on the head's logit, per label
+    thresholds: np.ndarray
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Calibrated probability per label, shape (n, 7)."""
+        out = np.zeros((X.shape[0], len(self.heads)))
+        for j, (head, cal) in enumerate(zip(self.heads, self.calibrators, strict=True)):
+            logit = head.decision_function(X).reshape(-1, 1)
+            out[:, j] = cal.predict_proba(logit)[:, 1]
+        return out
+
+
+class SingleModel:
+    """One embedder + rule features + a trained :class:`Head`."""
+
+    def __init__(self, path: Path, meta: dict, head: Head) -> None:
+        self.path = path
+        self.meta = meta
+        self.head = head
+        self.labels: tuple[str, ...] = tuple(meta["labels"])
+        self.model_id: str = meta["model_id"]
+        self.embedder_name: str = meta["embedder"]["name"]
+        self.languages: tuple[str, ...] = tuple(meta["languages"])
+        self.out_of_scope: str = meta.get("out_of_scope", "rules")
+
+    def covers(self, language: str) -> bool:
+        """Whether passages in ``language`` are inside the model's scope."""
+        return "und" in self.languages or (language or "und").split("-")[0].lower() in self.languages
+
+    def probabilities(self, texts: Sequence[str], languages: Sequence[str], hits: list) -> np.ndarray:
+        """Calibrated probabilities for in-scope passages (no scope handling)."""
+        X = featurize(texts, languages, self.embedder_name, hits=hits)
+        return self.head.predict_proba(X)
+
+    def predict_texts(self, texts: Sequence[str], languages: Sequence[str]) -> Predictions:
+        """Classify passages; passages outside the model's languages get rule-only predictions, marked as such."""
+        return _predict_with_scope(
+            self,
+            texts,
+            languages,
+            lambda idx, hits: self.probabilities([texts[i] for i in idx], [languages[i] for i in idx], hits),
+        )
+
+
+class CascadeModel:
+    """A cheap primary model for every passage; the secondary re-scores the uncertain ones."""
+
+    def __init__(self, path: Path, meta: dict, primary: SingleModel, secondary: SingleModel) -> None:
+        self.path = path
+        self.meta = meta
+        self.primary = primary
+        self.secondary = secondary
+        self.band: float = float(meta["band"])
+        self.labels = primary.labels
+        self.model_id: str = meta["model_id"]
+        self.languages = tuple(sorted(set(primary.languages) & set(secondary.languages)))
+        self.out_of_scope = primary.out_of_scope
+        self.head = primary.head
+        self.last_rescored_share = 0.0
+
+    def covers(self, language: str) -> bool:
+        """In scope only where both models are."""
+        return self.primary.covers(language) and self.secondary.covers(language)
+
+    def probabilities(self, texts: Sequence[str], languages: Sequence[str], hits: list) -> np.ndarray:
+        """Primary probabilities, replaced by the secondary's where any label is within the band."""
+        probs = self.primary.probabilities(texts, languages, hits)
+        near = np.abs(probs - self.primary.head.thresholds[None, :]) < self.band
+        redo = np.flatnonzero(near.any(axis=1))
+        self.last_rescored_share = len(redo) / max(len(texts), 1)
+        if len(redo):
+            probs[redo] = self.secondary.probabilities(
+                [texts[i] for i in redo], [languages[i] for i in redo], [hits[i] for i in redo]
+            )
+        return probs
+
+    def decide(self, probs: np.ndarray) -> np.ndarray:
+        """Decisions with the thresholds of the model that produced each row (both share labels)."""
+        return probs >= self.secondary.head.thresholds[None, :]
+
+    def predict_texts(self, texts: Sequence[str], languages: Sequence[str]) -> Predictions:
+        """Classify passages with the cascade."""
+        return _predict_with_scope(
+            self,
+            texts,
+            languages,
+            lambda idx, hits: self.probabilities([texts[i] for i in idx], [languages[i] for i in idx], hits),
+        )
+
+
+def _predict_with_scope(model, texts: Sequence[str], languages: Sequence[str], probs_fn) -> Predictions:  # noqa: ANN001
+    n = len(texts)
+    hits = match_rules(texts, languages)
+    probs = np.zeros((n, len(LABELS)))
+    decisions = np.zeros((n, len(LABELS)), dtype=bool)
+    in_scope = [False] * n
+    reasons = [""] * n
+    covered = [i for i in range(n) if model.covers(languages[i]) and texts[i].strip()]
+    if covered:
+        p = probs_fn(covered, [hits[i] for i in covered])
+        probs[covered] = p
+        thresholds = (
+            model.head.thresholds if not isinstance(model, CascadeModel) else model.secondary.head.thresholds
+        )
+        decisions[covered] = p >= thresholds[None, :]
+        for i in covered:
+            in_scope[i] = True
+    covered_set = set(covered)
+    for i in range(n):
+        if i in covered_set:
+            continue
+        if not texts[i].strip():
+            reasons[i] = "empty text: no prediction"
+            continue
+        lang = languages[i] or "und"
+        if model.out_of_scope == "rules" and hits[i] is not None:
+            rp = rule_probabilities(hits[i])
+            probs[i] = [rp[label] for label in LABELS]
+            decisions[i] = probs[i] >= 0.5
+            in_scope[i] = True
+            reasons[i] = (
+                f"rule-only: language '{lang}' is outside the model's languages ({', '.join(model.languages)})"
+            )
+        else:
+            reasons[i] = (
+                f"no prediction: language '{lang}' is outside the model's languages ({', '.join(model.languages)}) and has no rule lexicon"
+            )
+    evidence = [evidence_strings(h) if h is not None else {} for h in hits]
+    return Predictions(LABELS, probs, decisions, evidence, in_scope, reasons, model.model_id)
+
+
+# ----------------------------------------------------------------------------- persistence
+
+
+def save_single(path: Path, meta: dict, head: Head) -> None:
+    """Write a single model folder atomically (``<path>.tmp`` then rename)."""
+    import skops.io as sio
+
+    tmp = path.with_name(path.name + ".tmp")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    sio.dump({"heads": head.heads, "calibrators": head.calibrators}, tmp / "head.skops")
+    meta = {**meta, "thresholds": [float(t) for t in head.thresholds]}
+    (tmp / "meta.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    _replace_dir(tmp, path)
+
+
+def _replace_dir(tmp: Path, path: Path) -> None:
+    if path.exists():
+        old = path.with_name(path.name + ".old")
+        if old.exists():
+            shutil.rmtree(old)
+        path.rename(old)
+        tmp.rename(path)
+        shutil.rmtree(old)
+    else:
+        tmp.rename(path)
+
+
+def _check_versions(meta: dict, path: Path) -> None:
+    recorded = meta.get("versions", {})
+    current = library_versions()
+    diffs = [
+        f"{k} {v} (installed {current[k]})"
+        for k, v in recorded.items()
+        if k in current
+        and current[k] != v
+        and k in ("scikit-learn", "skops", "numpy", "model2vec", "onnxruntime", "sentence-transformers")
+    ]
+    if diffs:
+        warnings.warn(
+            f"Model {path} was saved with {', '.join(diffs)}: predictions may differ slightly.",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def _load_head(path: Path) -> Head:
+    import skops.io as sio
+
+    file = path / "head.skops"
+    try:
+        untrusted = set(sio.get_untrusted_types(file=file))
+    except Exception as err:  # noqa: BLE001 - a corrupt archive
+        raise ModelLoadError(f"{file}: not a readable skops file ({err})") from err
+    refused = sorted(untrusted - ALLOWED_TYPES)
+    if refused:
+        raise UntrustedModelError(
+            f"{file} contains types outside the allow-list, refusing to load: {', '.join(refused)}"
+        )
+    obj = sio.load(file, trusted=sorted(untrusted))
+    meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
+    return Head(obj["heads"], obj["calibrators"], np.asarray(meta["thresholds"], dtype=float))
+
+
+def read_meta(path: Path) -> dict:
+    """Read and check a model folder's ``meta.json``.
+
+    Raises:
+        ModelLoadError: no model there.
+        SchemaVersionError: a meta format this release cannot read.
+    """
+    file = path / "meta.json"
+    if not file.exists():
+        raise ModelLoadError(f"{path}: not a model folder (no meta.json). Train one with `cocreation train`.")
+    try:
+        meta = json.loads(file.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ModelLoadError(f"{file}: invalid JSON ({err})") from err
+    if meta.get("schema_version") != META_SCHEMA_VERSION:
+        raise SchemaVersionError(
+            f"{file}: schema_version {meta.get('schema_version')!r}; this release reads {META_SCHEMA_VERSION}"
+        )
+    if tuple(meta.get("labels", ())) != LABELS:
+        raise ModelLoadError(
+            f"{file}: labels {meta.get('labels')} do not match the codebook's {list(LABELS)}"
+        )
+    return meta
+
+
+def load_model(path: Path) -> SingleModel | CascadeModel:
+    """Load a model folder (single or cascade) safely."""
+    path = Path(path)
+    meta = read_meta(path)
+    _check_versions(meta, path)
+    if meta.get("kind") == "cascade":
+        primary = load_model(path / meta["primary"])
+        secondary = load_model(path / meta["secondary"])
+        assert isinstance(primary, SingleModel) and isinstance(secondary, SingleModel)
+        return CascadeModel(path, meta, primary, secondary)
+    return SingleModel(path, meta, _load_head(path))

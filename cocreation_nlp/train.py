@@ -1,0 +1,311 @@
+"""Training: annotations -> features -> nested, document-grouped cross-validation -> saved model.
+
+Why nested: per-label regularisation, Platt calibration and decision
+thresholds are all tuned, and tuning them on the folds that also report the
+metrics would flatter the model. Every figure in a model card therefore comes
+from outer folds whose documents the tuning never saw: passages of one
+document never sit on both sides of a fold (GroupKFold on doc_id).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from .annotations import LabelledSet
+from .classify import match_rules
+from .codebook import LABELS, load_codebook
+from .model import META_SCHEMA_VERSION, Head, featurize, library_versions, save_single
+from .rules import RuleMatcher, rule_probabilities
+
+log = logging.getLogger(__name__)
+THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.025), 3)
+
+
+@dataclass(frozen=True, slots=True)
+class TrainConfig:
+    """Training settings (recorded in the model's meta.json)."""
+
+    embedder: str = "static"
+    outer_folds: int = 5
+    inner_folds: int = 4
+    c_grid: tuple[float, ...] = (0.25, 1.0, 4.0)
+    class_weight: str | None = "balanced"
+    max_iter: int = 3000
+    n_jobs: int = 2
+
+
+def _f1(y: np.ndarray, d: np.ndarray) -> float:
+    tp = int((y & d).sum())
+    fp = int((~y & d).sum())
+    fn = int((y & ~d).sum())
+    return 0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn)
+
+
+def _best_threshold(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
+    yb = y.astype(bool)
+    best = (0.5, -1.0)
+    for t in THRESHOLD_GRID:
+        f = _f1(yb, p >= t)
+        if f > best[1] + 1e-12:
+            best = (float(t), f)
+    return best
+
+
+def _lr(c: float, cfg: TrainConfig):  # noqa: ANN202
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=c, class_weight=cfg.class_weight, max_iter=cfg.max_iter, solver="lbfgs")
+
+
+def _platt(logit: np.ndarray, y: np.ndarray):  # noqa: ANN202
+    from sklearn.linear_model import LogisticRegression
+
+    cal = LogisticRegression(C=1e4, max_iter=1000)
+    if len(set(y.tolist())) < 2:
+        # A label absent from the training data: a calibrator that always says "no".
+        cal.fit(np.array([[-1.0], [1.0]]), np.array([0, 1]))
+        cal.coef_[:] = 0.0
+        cal.intercept_[:] = -20.0
+        return cal
+    cal.fit(logit.reshape(-1, 1), y)
+    return cal
+
+
+def _fit_label(
+    X: np.ndarray, y: np.ndarray, groups: np.ndarray, cfg: TrainConfig
+) -> tuple[object, object, float, float, float]:
+    """Tune C, calibration and threshold of one label on inner folds; fit on all of X.
+
+    Returns (head, calibrator, threshold, C, inner F1).
+    """
+    from sklearn.model_selection import GroupKFold
+
+    n_groups = len(set(groups.tolist()))
+    k = min(cfg.inner_folds, n_groups)
+    best: tuple[float, float, float, np.ndarray] | None = None  # (f1, C, threshold, oof logits)
+    if y.sum() >= 2 and k >= 2:
+        for c in cfg.c_grid:
+            oof = np.zeros(len(y))
+            for tr, te in GroupKFold(n_splits=k).split(X, y, groups):
+                if y[tr].sum() == 0 or y[tr].sum() == len(tr):
+                    oof[te] = -10.0 if y[tr].sum() == 0 else 10.0
+                    continue
+                m = _lr(c, cfg).fit(X[tr], y[tr])
+                oof[te] = m.decision_function(X[te])
+            cal = _platt(oof, y)
+            p = cal.predict_proba(oof.reshape(-1, 1))[:, 1]
+            t, f = _best_threshold(y, p)
+            if best is None or f > best[0]:
+                best = (f, c, t, oof)
+    if best is None:
+        c, t, f, oof = 1.0, 0.5, 0.0, np.zeros(len(y))
+    else:
+        f, c, t, oof = best
+    if y.sum() == 0 or y.sum() == len(y):
+        head = _lr(c, cfg).fit(np.vstack([X[:1], X[:1]]), np.array([0, 1]))
+        head.coef_[:] = 0.0
+        head.intercept_[:] = -20.0 if y.sum() == 0 else 20.0
+        return head, _platt(np.zeros(2), np.array([0, 0])), 0.5, c, 0.0
+    head = _lr(c, cfg).fit(X, y)
+    cal = _platt(oof, y)
+    return head, cal, t, c, f
+
+
+def fit_head(X: np.ndarray, Y: np.ndarray, groups: np.ndarray, cfg: TrainConfig) -> tuple[Head, dict]:
+    """Fit all seven labels (in parallel over labels)."""
+    from joblib import Parallel, delayed
+
+    results = Parallel(n_jobs=cfg.n_jobs)(
+        delayed(_fit_label)(X, Y[:, j], groups, cfg) for j in range(Y.shape[1])
+    )
+    heads = [r[0] for r in results]
+    cals = [r[1] for r in results]
+    thresholds = np.array([r[2] for r in results])
+    info = {
+        label: {"C": r[3], "inner_f1": r[4], "threshold": r[2]}
+        for label, r in zip(LABELS, results, strict=True)
+    }
+    return Head(heads, cals, thresholds), info
+
+
+def cross_validate(
+    X: np.ndarray, Y: np.ndarray, groups: np.ndarray, cfg: TrainConfig
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Outer grouped folds: returns (out-of-fold probabilities, decisions, fold index per row)."""
+    from sklearn.model_selection import GroupKFold
+
+    probs = np.zeros(Y.shape, dtype=float)
+    decisions = np.zeros(Y.shape, dtype=bool)
+    fold_of = np.full(len(Y), -1)
+    k = min(cfg.outer_folds, len(set(groups.tolist())))
+    for f, (tr, te) in enumerate(GroupKFold(n_splits=k).split(X, Y, groups)):
+        head, _ = fit_head(X[tr], Y[tr], groups[tr], cfg)
+        p = head.predict_proba(X[te])
+        probs[te] = p
+        decisions[te] = p >= head.thresholds[None, :]
+        fold_of[te] = f
+        log.info("outer fold %d/%d done", f + 1, k)
+    return probs, decisions, fold_of
+
+
+def label_metrics(
+    Y: np.ndarray, decisions: np.ndarray, probs: np.ndarray | None = None, *, n_bins: int = 10
+) -> dict:
+    """Per-label precision, recall, F1, support, confusion counts, Brier score and reliability bins."""
+    out: dict = {"labels": {}}
+    f1s = []
+    for j, label in enumerate(LABELS):
+        y = Y[:, j].astype(bool)
+        d = decisions[:, j].astype(bool)
+        tp, fp, fn, tn = int((y & d).sum()), int((~y & d).sum()), int((y & ~d).sum()), int((~y & ~d).sum())
+        prec = tp / (tp + fp) if tp + fp else 0.0
+        rec = tp / (tp + fn) if tp + fn else 0.0
+        f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
+        row = {
+            "precision": prec,
+            "recall": rec,
+            "f1": f1,
+            "support": int(y.sum()),
+            "tp": tp,
+            "fp": fp,
+            "fn": fn,
+            "tn": tn,
+        }
+        if probs is not None:
+            p = probs[:, j]
+            row["brier"] = float(np.mean((p - y) ** 2))
+            bins = []
+            edges = np.linspace(0, 1, n_bins + 1)
+            for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+                m = (p >= lo) & ((p < hi) if hi < 1 else (p <= hi))
+                if m.any():
+                    bins.append(
+                        {
+                            "bin": f"{lo:.1f}-{hi:.1f}",
+                            "n": int(m.sum()),
+                            "mean_prob": float(p[m].mean()),
+                            "observed": float(y[m].mean()),
+                        }
+                    )
+            row["reliability"] = bins
+        out["labels"][label] = row
+        f1s.append(f1)
+    out["macro_f1"] = float(np.mean(f1s))
+    out["n"] = int(len(Y))
+    return out
+
+
+def rules_baseline(data: LabelledSet) -> dict:
+    """The rule lexicon alone on the annotations: the baseline a learned model must beat."""
+    hits = match_rules(data.texts, data.languages)
+    dec = np.zeros(data.y.shape, dtype=bool)
+    for i, h in enumerate(hits):
+        if h is None:
+            continue
+        p = rule_probabilities(h)
+        dec[i] = [p[label] >= 0.5 for label in LABELS]
+    return label_metrics(data.y, dec)
+
+
+@dataclass(slots=True)
+class TrainResult:
+    """What training produced: the head, its meta and the cross-validated evidence."""
+
+    head: Head
+    meta: dict
+    oof_probs: np.ndarray
+    oof_decisions: np.ndarray
+    seconds: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+
+def train(
+    data: LabelledSet,
+    cfg: TrainConfig | None = None,
+    *,
+    annotation_files: Sequence[str] = (),
+    features: np.ndarray | None = None,
+) -> TrainResult:
+    """Cross-validate, then fit the final model on all the data."""
+    from .embed import get_embedder
+
+    cfg = cfg or TrainConfig()
+    t0 = time.perf_counter()
+    if len(data) < 20:
+        from .errors import AnnotationError
+
+        raise AnnotationError(f"only {len(data)} labelled passages: at least 20 are needed to train")
+    X = features if features is not None else featurize(data.texts, data.languages, cfg.embedder)
+    groups = np.asarray(data.doc_ids)
+    probs, decisions, _ = cross_validate(X, data.y, groups, cfg)
+    cv = label_metrics(data.y, decisions, probs)
+    head, info = fit_head(X, data.y, groups, cfg)
+    embedder = get_embedder(cfg.embedder)
+    codebook = load_codebook()
+    data_sha = data.fingerprint()
+    material = json.dumps(
+        {
+            "cfg": cfg.__dict__ if hasattr(cfg, "__dict__") else str(cfg),
+            "data": data_sha,
+            "codebook": codebook.version,
+        },
+        default=str,
+        sort_keys=True,
+    )
+    now = datetime.now(UTC)
+    model_id = f"{now:%Y%m%d}-{hashlib.sha256(material.encode()).hexdigest()[:8]}"
+    langs = sorted(set(data.languages))
+    meta = {
+        "schema_version": META_SCHEMA_VERSION,
+        "model_id": model_id,
+        "kind": "single",
+        "task": "multi-label passage classification (Bassi 2022 co-creation codebook)",
+        "labels": list(LABELS),
+        "codebook_version": codebook.version,
+        "rules": {"lexicon_version": RuleMatcher("en").lexicon_version},
+        "created_at": now.isoformat(timespec="seconds"),
+        "embedder": embedder.describe(),
+        "languages": list(embedder.languages) if "und" not in embedder.languages else ["und"],
+        "out_of_scope": "rules",
+        "feature_layout": {
+            "embedding_dim": int(embedder.dim),
+            "rule_features": int(X.shape[1] - embedder.dim),
+        },
+        "train_config": {
+            "embedder": cfg.embedder,
+            "outer_folds": cfg.outer_folds,
+            "inner_folds": cfg.inner_folds,
+            "c_grid": list(cfg.c_grid),
+            "class_weight": cfg.class_weight,
+        },
+        "tuned": info,
+        "training": {
+            "annotations": [str(a) for a in annotation_files],
+            "sha256": data_sha,
+            "n_examples": len(data),
+            "n_documents": len(set(data.doc_ids)),
+            "label_counts": data.label_counts(),
+            "languages": {lang: data.languages.count(lang) for lang in langs},
+            "n_stale_records": len(data.stale),
+        },
+        "metrics": {"cross_validated": cv, "rules_baseline": rules_baseline(data)},
+        "versions": library_versions(),
+    }
+    return TrainResult(head, meta, probs, decisions, time.perf_counter() - t0)
+
+
+def save_trained(result: TrainResult, out_dir: Path) -> None:
+    """Save a trained model folder with its model card."""
+    from .modelcard import render_model_card
+
+    save_single(out_dir, result.meta, result.head)
+    (out_dir / "README.md").write_text(render_model_card(result.meta), encoding="utf-8")
