@@ -57,12 +57,18 @@ def parse_docx(path: Path) -> ReadResult:
             if block:
                 blocks.append(block)
         else:  # Table
-            cells_seen: set[int] = set()
+            # Merged cells repeat in row.cells. lxml proxies are recreated on
+            # access, so id() is only unique while the element is referenced:
+            # keep the elements alive, or ids get reused and cells vanish at random.
+            seen_tcs: list = []
+            seen_ids: set[int] = set()
             for row in item.rows:
                 for cell in row.cells:
-                    if id(cell._tc) in cells_seen:  # merged cells repeat
+                    tc = cell._tc
+                    if id(tc) in seen_ids:
                         continue
-                    cells_seen.add(id(cell._tc))
+                    seen_tcs.append(tc)
+                    seen_ids.add(id(tc))
                     text = _clean(cell.text)
                     if text:
                         blocks.append(RawBlock("table_cell", text))

@@ -51,6 +51,8 @@ class _Line:
     page: int
     column: int = 0
     segments: list[tuple[float, float]] = field(default_factory=list)
+    size: float = 0.0  # font size in points (rect height where the PDF scales text by matrix)
+    bold: bool = False
 
     @property
     def height(self) -> float:
@@ -89,9 +91,45 @@ def _page_lines(page, page_no: int) -> list[_Line]:  # noqa: ANN001 - PdfPage
             lines.append(_Line(x0, x1, bottom, top, text, page_no))
         for line in lines:
             line.text = _WS.sub(" ", line.text).strip()
+            _font_style(textpage, line)
         return [ln for ln in lines if ln.text]
     finally:
         textpage.close()
+
+
+_BOLD_NAME = re.compile(r"bold|black|heavy|semibold|demi", re.I)
+
+
+def _char_style(textpage, x: float, y: float) -> tuple[float, bool] | None:  # noqa: ANN001
+    import ctypes
+
+    import pypdfium2.raw as pdfium_c
+
+    idx = textpage.get_index(x, y, 2.0, 2.0)
+    if idx is None or idx < 0:
+        return None
+    size = float(pdfium_c.FPDFText_GetFontSize(textpage.raw, idx))
+    buf = ctypes.create_string_buffer(128)
+    flags = ctypes.c_int(0)
+    pdfium_c.FPDFText_GetFontInfo(textpage.raw, idx, buf, 128, ctypes.byref(flags))
+    weight = int(pdfium_c.FPDFText_GetFontWeight(textpage.raw, idx))
+    bold = bool(_BOLD_NAME.search(buf.value.decode("latin-1", "replace"))) or weight >= 600
+    return size, bold
+
+
+def _font_style(textpage, line: _Line) -> None:  # noqa: ANN001
+    """Font size and boldness of a line, from its first and last characters.
+
+    Headings in many PDFs differ from body text only by weight or by half a
+    point, which line heights cannot show. Text drawn with a scaling matrix
+    reports size 1: the rect height stands in for it then.
+    """
+    mid = (line.bottom + line.top) / 2
+    first = _char_style(textpage, line.x0 + 0.5, mid)
+    last = _char_style(textpage, line.x1 - 0.5, mid)
+    size = first[0] if first else 0.0
+    line.size = size if size >= 2.0 else line.height
+    line.bold = bool(first and last and first[1] and last[1])
 
 
 def _find_gutter(lines: list[_Line], width: float) -> float | None:
@@ -194,7 +232,18 @@ def _build_blocks(lines: list[_Line], vocabulary_text: str) -> list[RawBlock]:
         return []
     body_heights = [ln.height for ln in lines if len(ln.text) > 30] or [ln.height for ln in lines]
     body_h = statistics.median(body_heights)
+    body_size = statistics.median([ln.size for ln in lines if len(ln.text) > 30] or [ln.size for ln in lines])
+    # The usual gap between lines inside a paragraph: measured between
+    # consecutive long lines only, so tables and lists do not skew it.
     gaps = [
+        a.bottom - b.top
+        for a, b in zip(lines, lines[1:], strict=False)
+        if a.page == b.page
+        and a.column == b.column
+        and 0 <= a.bottom - b.top < 3 * body_h
+        and len(a.text) > 40
+        and len(b.text) > 40
+    ] or [
         a.bottom - b.top
         for a, b in zip(lines, lines[1:], strict=False)
         if a.page == b.page and a.column == b.column and 0 <= a.bottom - b.top < 3 * body_h
@@ -250,7 +299,26 @@ def _build_blocks(lines: list[_Line], vocabulary_text: str) -> list[RawBlock]:
             and not _ends_sentence(ln.text)
             and (not current or _ends_sentence(current[-1].text) or kind == "heading")
         )
-        is_heading = (ln.height > 1.18 * body_h and len(ln.text.split()) <= 16) or caps_heading
+        # A larger or bold line is a heading only where a block can start: a
+        # bold phrase inside a running paragraph stays in the paragraph.
+        at_block_start = (
+            not current
+            or kind == "heading"
+            or _ends_sentence(current[-1].text)
+            or current[-1].bottom - ln.top > line_gap + 0.5 * body_h
+            or ln.page != current[-1].page
+        )
+        styled = ln.size > 1.04 * body_size or ln.bold
+        is_heading = (
+            (ln.height > 1.18 * body_h and len(ln.text.split()) <= 16)
+            or (
+                styled
+                and at_block_start
+                and len(ln.text.split()) <= 12
+                and not ln.text.rstrip().endswith((".", ";", ","))
+            )
+            or caps_heading
+        )
         is_bullet = bool(_BULLET.match(ln.text)) and len(ln.text) > 2
         if not current:
             kind = "heading" if is_heading else ("list_item" if is_bullet else "paragraph")
