@@ -25,6 +25,18 @@ app = typer.Typer(
 )
 
 
+def _mount_annotate() -> None:
+    # The annotation app's commands live with the app (cocreation_nlp/annotate/cli.py);
+    # that module imports only typer at the top, so --help stays fast.
+    from .annotate.cli import annotate_app
+
+    app.add_typer(
+        annotate_app,
+        name="annotate",
+        help="Label passages in a local web app; agreement, adjudication, export/import.",
+    )
+
+
 def _fail(message: str, code: int = 1) -> typer.Exit:
     typer.echo(f"Error: {message}", err=True)
     return typer.Exit(code=code)
@@ -315,6 +327,9 @@ def evaluate(
         f"macro-F1 {metrics['macro_f1']:.3f} on {metrics['n']} passages; wrote {csv_path} and {md_path}",
         err=True,
     )
+
+
+_mount_annotate()
 
 
 def main() -> None:

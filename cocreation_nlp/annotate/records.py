@@ -1,0 +1,682 @@
+"""Annotation records: the exchange format between the annotation store, other tools and training.
+
+One :class:`AnnotationRecord` is one annotator's current decision on one
+passage, self-contained like a Prodigy JSONL line: it names the passage by
+``doc_id`` + character offsets + text ``fingerprint`` (so a passage whose text
+changed after re-segmentation is caught), says who decided what and when, and
+carries the earlier versions of the decision in ``history``. The SQLite store
+is the store of record; the three file formats here are for exchange, and a
+write/read round trip through any of them loses nothing:
+
+* **JSONL** (``.jsonl``): one record per line, exactly the model's fields.
+* **CSV** (``.csv``, RFC 4180, UTF-8): one record per row, a ``labels``
+  column (``;``-joined, the source of truth) plus one 0/1 column per
+  codebook label for spreadsheets, and ``history`` as a JSON string.
+* **Label Studio JSON** (``.json``): a list of Label Studio tasks, one per
+  passage, each annotation a ``choices`` result; our fields Label Studio has
+  no place for (annotator name, codebook version, comment, flag, history)
+  ride in the annotation's ``meta``. :func:`label_studio_config` returns the
+  matching labelling config.
+
+Every reader validates labels against the codebook and names the file and
+line (or task) of a bad record.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ..codebook import load_codebook
+from ..errors import AnnotationError
+
+SCHEMA_VERSION = 1
+"""Version of the record format. Bump it on any change of meaning and keep a reader for the old one."""
+
+RecordFormat = Literal["jsonl", "csv", "label-studio"]
+FORMATS: tuple[str, ...] = ("jsonl", "csv", "label-studio")
+
+CSV_COLUMNS: tuple[str, ...] = (
+    "schema_version",
+    "doc_id",
+    "passage_id",
+    "fingerprint",
+    "start_char",
+    "end_char",
+    "annotator",
+    "created_at",
+    "codebook_version",
+    "labels",
+    "comment",
+    "flagged",
+    "skipped",
+    "gold",
+    "history",
+    "text",
+)
+"""Fixed column order of the CSV format; one 0/1 column per codebook label follows ``labels``."""
+
+LABEL_SEPARATOR = ";"
+
+
+def utc_now() -> str:
+    """Return the current time as the ISO 8601 UTC string every record uses.
+
+    Example:
+        >>> utc_now().endswith("Z")
+        True
+    """
+    return format_time(datetime.now(UTC))
+
+
+def format_time(moment: datetime) -> str:
+    """Format a datetime as ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` in UTC.
+
+    One fixed format (microseconds, ``Z``) makes the strings sort in time
+    order and compare equal after a round trip.
+    """
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def normalize_time(value: str) -> str:
+    """Parse an ISO 8601 timestamp and return it in the canonical UTC form.
+
+    A timestamp without a zone is taken as UTC (Label Studio writes them that
+    way).
+
+    Raises:
+        ValueError: when the string is not ISO 8601.
+
+    Example:
+        >>> normalize_time("2024-05-01T12:00:00+02:00")
+        '2024-05-01T10:00:00.000000Z'
+    """
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as err:
+        raise ValueError(
+            f"created_at must be an ISO 8601 timestamp, e.g. 2024-05-01T10:00:00Z. Got {value!r}."
+        ) from err
+    return format_time(moment)
+
+
+def clean_name(name: str) -> str:
+    """Normalise an annotator or reviewer name: Unicode NFC, surrounding spaces removed.
+
+    A name ties decisions to a person in every export and in agreement
+    figures, so "Zoë" typed with a combining accent must be the same person
+    as "Zoë" typed with a precomposed letter.
+
+    Raises:
+        ValueError: for an empty name, one over 64 characters, or one with control characters.
+
+    Example:
+        >>> clean_name("  Zoe\u0308 ") == "Zo\u00eb"
+        True
+    """
+    clean = unicodedata.normalize("NFC", name).strip()
+    if not clean or len(clean) > 64 or any(unicodedata.category(ch).startswith("C") for ch in clean):
+        raise ValueError(
+            f"name {name!r} is not allowed: use 1-64 visible characters, e.g. a first name or initials"
+        )
+    return clean
+
+
+def _check_labels(value: list[str]) -> list[str]:
+    codebook = load_codebook()
+    unknown = sorted(set(value) - set(codebook.label_names))
+    if unknown:
+        raise ValueError(
+            f"unknown label(s) {', '.join(map(repr, unknown))}; "
+            f"codebook {codebook.version} labels: {', '.join(codebook.label_names)}"
+        )
+    # Codebook order, no duplicates: two records with the same decision compare equal.
+    return [name for name in codebook.label_names if name in set(value)]
+
+
+class HistoryEntry(BaseModel):
+    """An earlier version of a decision, kept when the annotator corrected it.
+
+    ``created_at`` is when that version was made; it was replaced by the next
+    entry, or by the record itself for the last entry.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    labels: list[str]
+    created_at: str
+    codebook_version: str
+    comment: str = ""
+    flagged: bool = False
+    skipped: bool = False
+    reviewer: str | None = Field(
+        default=None, description="For gold labels: who decided this earlier version."
+    )
+
+    @field_validator("labels")
+    @classmethod
+    def _known_labels(cls, value: list[str]) -> list[str]:
+        return _check_labels(value)
+
+    @field_validator("created_at")
+    @classmethod
+    def _utc_time(cls, value: str) -> str:
+        return normalize_time(value)
+
+    @field_validator("reviewer")
+    @classmethod
+    def _clean_reviewer(cls, value: str | None) -> str | None:
+        return None if value is None else clean_name(value)
+
+
+class AnnotationRecord(BaseModel):
+    """One annotator's current decision on one passage.
+
+    ``labels`` are the accepted labels in codebook order; ``[]`` means the
+    annotator looked and none applies. A ``skipped`` record means the
+    annotator declined to decide: it is not a "none apply" and training and
+    agreement must leave it out. ``gold`` marks an adjudicated label, whose
+    ``annotator`` is the reviewer.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: int = SCHEMA_VERSION
+    doc_id: str = Field(min_length=1)
+    passage_id: str = Field(min_length=1)
+    fingerprint: str
+    start_char: int | None = None
+    end_char: int | None = None
+    labels: list[str]
+    annotator: str = Field(min_length=1)
+    created_at: str = Field(description="When this version of the decision was made, ISO 8601 UTC.")
+    codebook_version: str
+    comment: str = ""
+    flagged: bool = False
+    skipped: bool = False
+    gold: bool = False
+    history: list[HistoryEntry] = Field(default_factory=list)
+    text: str | None = None
+
+    @field_validator("labels")
+    @classmethod
+    def _known_labels(cls, value: list[str]) -> list[str]:
+        return _check_labels(value)
+
+    @field_validator("created_at")
+    @classmethod
+    def _utc_time(cls, value: str) -> str:
+        return normalize_time(value)
+
+    @field_validator("annotator")
+    @classmethod
+    def _clean_name(cls, value: str) -> str:
+        return clean_name(value)
+
+    @field_validator("text")
+    @classmethod
+    def _no_empty_text(cls, value: str | None) -> str | None:
+        # A passage never has empty text; reading "" as "no text" keeps CSV round trips exact.
+        return value or None
+
+    @field_validator("schema_version")
+    @classmethod
+    def _known_version(cls, value: int) -> int:
+        if value != SCHEMA_VERSION:
+            raise ValueError(
+                f"schema_version {value} is not supported; this release reads version {SCHEMA_VERSION}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AnnotationRecord:
+        if self.gold and self.skipped:
+            raise ValueError("a gold label cannot be skipped; give the adjudicated labels ([] for none)")
+        if not self.gold and any(h.reviewer is not None for h in self.history):
+            raise ValueError(
+                "history 'reviewer' is only for gold records; a decision's history is its annotator's"
+            )
+        if self.gold and any(h.reviewer == self.annotator for h in self.history):
+            # Canonical form: a reviewer is named only where it differs from the record's.
+            self.history = [
+                h.model_copy(update={"reviewer": None}) if h.reviewer == self.annotator else h
+                for h in self.history
+            ]
+        if (self.start_char is None) != (self.end_char is None):
+            raise ValueError("start_char and end_char must be given together")
+        if (
+            self.start_char is not None
+            and self.end_char is not None
+            and not 0 <= self.start_char <= self.end_char
+        ):
+            raise ValueError(
+                f"offsets must satisfy 0 <= start_char <= end_char; got {self.start_char}, {self.end_char}"
+            )
+        return self
+
+
+def _wrap(err: ValidationError | ValueError, where: str) -> AnnotationError:
+    """Turn a validation error into an AnnotationError naming the file and line."""
+    if isinstance(err, ValidationError):
+        parts = []
+        for item in err.errors():
+            loc = ".".join(str(p) for p in item["loc"]) or "record"
+            msg = str(item["msg"]).removeprefix("Value error, ")
+            parts.append(f"{loc}: {msg}")
+        detail = "; ".join(parts)
+    else:
+        detail = str(err)
+    return AnnotationError(f"{where}: {detail}")
+
+
+def parse_record(data: Any, *, where: str = "record") -> AnnotationRecord:
+    """Validate one record, raising :class:`AnnotationError` that names ``where``."""
+    if not isinstance(data, dict):
+        raise AnnotationError(f"{where}: expected a JSON object, got {type(data).__name__}")
+    try:
+        return AnnotationRecord.model_validate(data)
+    except ValidationError as err:
+        raise _wrap(err, where) from err
+
+
+# --------------------------------------------------------------------------- JSONL
+
+
+def history_json(entry: HistoryEntry) -> dict[str, Any]:
+    """A history entry as a JSON-ready dict (``reviewer`` left out where it does not apply)."""
+    return entry.model_dump(mode="json", exclude_none=True)
+
+
+def record_json(record: AnnotationRecord) -> dict[str, Any]:
+    """A record as a JSON-ready dict: one JSONL line."""
+    data = record.model_dump(mode="json")
+    data["history"] = [history_json(h) for h in record.history]
+    return data
+
+
+def dumps_jsonl(records: Iterable[AnnotationRecord]) -> str:
+    """Serialise records as JSONL text (one record per line, UTF-8, not ASCII-escaped)."""
+    return "".join(json.dumps(record_json(r), ensure_ascii=False) + "\n" for r in records)
+
+
+def iter_jsonl(path: Path) -> Iterator[AnnotationRecord]:
+    """Read records from a JSONL file, naming the file and line of any bad record.
+
+    Raises:
+        AnnotationError: on malformed JSON, unknown fields or unknown labels.
+    """
+    with path.open(encoding="utf-8-sig") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            where = f"{path}:{lineno}"
+            try:
+                data = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise AnnotationError(f"{where}: not valid JSON ({err.msg} at column {err.colno})") from err
+            yield parse_record(data, where=where)
+
+
+# --------------------------------------------------------------------------- CSV
+
+
+def _flag(value: str, column: str, where: str) -> bool:
+    text = value.strip().lower()
+    if text in {"1", "true", "yes"}:
+        return True
+    if text in {"", "0", "false", "no"}:
+        return False
+    raise AnnotationError(f"{where}: column {column!r} must be 0 or 1, got {value!r}")
+
+
+def _csv_columns() -> list[str]:
+    names = list(load_codebook().label_names)
+    at = CSV_COLUMNS.index("labels") + 1
+    return [*CSV_COLUMNS[:at], *names, *CSV_COLUMNS[at:]]
+
+
+def dumps_csv(records: Iterable[AnnotationRecord]) -> str:
+    """Serialise records as CSV text with the fixed column order of :data:`CSV_COLUMNS`.
+
+    A record without text gets an empty ``text`` cell, which reads back as
+    ``None``; this is lossless because a passage never has empty text.
+    """
+    names = load_codebook().label_names
+    buf = io.StringIO()
+    # RFC 4180 line ends: with "\r\n" as terminator the writer quotes any field
+    # holding a lone "\r", which would otherwise split the row on reading.
+    writer = csv.DictWriter(buf, fieldnames=_csv_columns(), lineterminator="\r\n")
+    writer.writeheader()
+    for rec in records:
+        row: dict[str, Any] = {
+            "schema_version": rec.schema_version,
+            "doc_id": rec.doc_id,
+            "passage_id": rec.passage_id,
+            "fingerprint": rec.fingerprint,
+            "start_char": "" if rec.start_char is None else rec.start_char,
+            "end_char": "" if rec.end_char is None else rec.end_char,
+            "annotator": rec.annotator,
+            "created_at": rec.created_at,
+            "codebook_version": rec.codebook_version,
+            "labels": LABEL_SEPARATOR.join(rec.labels),
+            "comment": rec.comment,
+            "flagged": int(rec.flagged),
+            "skipped": int(rec.skipped),
+            "gold": int(rec.gold),
+            "history": json.dumps([history_json(h) for h in rec.history], ensure_ascii=False)
+            if rec.history
+            else "",
+            "text": rec.text if rec.text is not None else "",
+        }
+        for name in names:
+            row[name] = int(name in rec.labels)
+        writer.writerow(row)
+    return buf.getvalue()
+
+
+def iter_csv(path: Path) -> Iterator[AnnotationRecord]:
+    """Read records from a CSV written by :func:`dumps_csv` (or edited in a spreadsheet).
+
+    The ``labels`` column is the source of truth. When the per-label 0/1
+    columns are present too they must agree with it: a spreadsheet edit of
+    only one of them would otherwise be silently lost.
+
+    Raises:
+        AnnotationError: naming the file and line of a malformed row.
+    """
+    names = load_codebook().label_names
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        fields = reader.fieldnames or []
+        required = ("doc_id", "passage_id", "annotator", "created_at", "labels")
+        missing = [c for c in required if c not in fields]
+        if missing:
+            raise AnnotationError(
+                f"{path}:1: missing column(s) {', '.join(missing)}. "
+                f"An annotation CSV needs at least {', '.join(required)}."
+            )
+        known = set(_csv_columns())
+        extra = [c for c in fields if c not in known]
+        if extra:
+            raise AnnotationError(
+                f"{path}:1: unknown column(s) {', '.join(extra)}. Allowed: {', '.join(_csv_columns())}."
+            )
+        for lineno, row in enumerate(reader, start=2):
+            where = f"{path}:{lineno}"
+            if None in row:
+                raise AnnotationError(f"{where}: more cells than header columns")
+            raw_labels = [x.strip() for x in (row.get("labels") or "").split(LABEL_SEPARATOR) if x.strip()]
+            for name in names:
+                if name in row and row[name] not in (None, ""):
+                    if _flag(row[name], name, where) != (name in raw_labels):
+                        raise AnnotationError(
+                            f"{where}: column {name!r} says {row[name]} but 'labels' is {row.get('labels')!r}; "
+                            "make them agree ('labels' is the source of truth)"
+                        )
+            try:
+                history = json.loads(row["history"]) if row.get("history") else []
+            except json.JSONDecodeError as err:
+                raise AnnotationError(f"{where}: column 'history' is not valid JSON ({err.msg})") from err
+
+            def _int(column: str, row: dict[str, str] = row, where: str = where) -> int | None:
+                value = (row.get(column) or "").strip()
+                if not value:
+                    return None
+                try:
+                    return int(value)
+                except ValueError as err:
+                    raise AnnotationError(
+                        f"{where}: column {column!r} must be an integer, got {value!r}"
+                    ) from err
+
+            data: dict[str, Any] = {
+                "schema_version": _int("schema_version") or SCHEMA_VERSION,
+                "doc_id": row["doc_id"],
+                "passage_id": row["passage_id"],
+                "fingerprint": row.get("fingerprint") or "",
+                "start_char": _int("start_char"),
+                "end_char": _int("end_char"),
+                "labels": raw_labels,
+                "annotator": row["annotator"],
+                "created_at": row["created_at"],
+                "codebook_version": row.get("codebook_version") or "",
+                "comment": row.get("comment") or "",
+                "flagged": _flag(row.get("flagged") or "", "flagged", where),
+                "skipped": _flag(row.get("skipped") or "", "skipped", where),
+                "gold": _flag(row.get("gold") or "", "gold", where),
+                "history": history,
+                "text": row.get("text") or None,
+            }
+            yield parse_record(data, where=where)
+
+
+# --------------------------------------------------------------------------- Label Studio
+
+LS_FROM_NAME = "labels"
+LS_TO_NAME = "text"
+
+
+def label_studio_config() -> str:
+    """Return the Label Studio labelling config that matches the exported tasks.
+
+    Paste it into a Label Studio project's "Labeling Interface" (code view)
+    before importing the JSON, so the choices line up with the codebook.
+    """
+    codebook = load_codebook()
+    choices = "\n".join(
+        f'    <Choice value="{label.name}" hotkey="{label.key}" hint="{label.title}"/>'
+        for label in codebook.labels
+    )
+    return (
+        "<View>\n"
+        f'  <Header value="$title"/>\n'
+        f'  <Text name="{LS_TO_NAME}" value="$text"/>\n'
+        f'  <Choices name="{LS_FROM_NAME}" toName="{LS_TO_NAME}" choice="multiple" showInLine="false">\n'
+        f"{choices}\n"
+        "  </Choices>\n"
+        "</View>\n"
+    )
+
+
+def dumps_label_studio(records: Iterable[AnnotationRecord]) -> str:
+    """Serialise records as a Label Studio task list (JSON), one task per passage.
+
+    Decisions on the same passage become the task's ``annotations``. The
+    annotation ``id`` is a running number, as Label Studio expects integers;
+    ``was_cancelled`` marks a skip and ``ground_truth`` a gold label.
+    """
+    tasks: dict[str, dict[str, Any]] = {}
+    next_id = 1
+    for rec in records:
+        task = tasks.get(rec.passage_id)
+        if task is None:
+            task = {
+                "id": len(tasks) + 1,
+                "data": {
+                    "passage_id": rec.passage_id,
+                    "doc_id": rec.doc_id,
+                    "fingerprint": rec.fingerprint,
+                    "start_char": rec.start_char,
+                    "end_char": rec.end_char,
+                    "text": rec.text,
+                },
+                "annotations": [],
+            }
+            tasks[rec.passage_id] = task
+        if task["data"]["text"] is None and rec.text is not None:
+            task["data"]["text"] = rec.text  # Label Studio needs text to show the task
+        # Records of one passage normally agree on its fields; where one does not
+        # (e.g. merged from two segmentations), its own values ride in meta.
+        own = {
+            "doc_id": rec.doc_id,
+            "fingerprint": rec.fingerprint,
+            "start_char": rec.start_char,
+            "end_char": rec.end_char,
+            "text": rec.text,
+        }
+        differs = {k: v for k, v in own.items() if task["data"][k] != v and not (k == "text" and v is None)}
+        task["annotations"].append(
+            {
+                "id": next_id,
+                "result": [
+                    {
+                        "from_name": LS_FROM_NAME,
+                        "to_name": LS_TO_NAME,
+                        "type": "choices",
+                        "value": {"choices": list(rec.labels)},
+                    }
+                ],
+                "was_cancelled": rec.skipped,
+                "ground_truth": rec.gold,
+                "created_at": rec.created_at,
+                "updated_at": rec.created_at,
+                "meta": {
+                    "annotator": rec.annotator,
+                    "codebook_version": rec.codebook_version,
+                    "comment": rec.comment,
+                    "flagged": rec.flagged,
+                    "schema_version": rec.schema_version,
+                    "has_text": rec.text is not None,
+                    "history": [history_json(h) for h in rec.history],
+                    **({"passage": differs} if differs else {}),
+                },
+            }
+        )
+        next_id += 1
+    return json.dumps(list(tasks.values()), ensure_ascii=False, indent=1) + "\n"
+
+
+def iter_label_studio(path: Path) -> Iterator[AnnotationRecord]:
+    """Read records from a Label Studio JSON export (or from :func:`dumps_label_studio`).
+
+    Annotations from Label Studio itself have no ``meta.annotator``; their
+    ``completed_by`` (a user id, or an object with an email) names the
+    annotator instead, and the codebook version defaults to the current one.
+
+    Raises:
+        AnnotationError: naming the file and the task/annotation of a bad record.
+    """
+    try:
+        tasks = json.loads(path.read_text(encoding="utf-8-sig"))
+    except json.JSONDecodeError as err:
+        raise AnnotationError(f"{path}:{err.lineno}: not valid JSON ({err.msg})") from err
+    if not isinstance(tasks, list):
+        raise AnnotationError(
+            f"{path}: a Label Studio export is a JSON list of tasks, got {type(tasks).__name__}"
+        )
+    version = load_codebook().version
+    for t_index, task in enumerate(tasks):
+        where_task = f"{path}: task {t_index + 1}"
+        if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
+            raise AnnotationError(f"{where_task}: expected an object with a 'data' object")
+        data = task["data"]
+        for a_index, ann in enumerate(task.get("annotations") or []):
+            where = f"{where_task} (id {task.get('id')}), annotation {a_index + 1}"
+            if not isinstance(ann, dict):
+                raise AnnotationError(f"{where}: expected an object")
+            labels: list[str] = []
+            for result in ann.get("result") or []:
+                if result.get("type") == "choices" and result.get("from_name", LS_FROM_NAME) == LS_FROM_NAME:
+                    labels.extend(result.get("value", {}).get("choices", []))
+            meta = ann.get("meta") or {}
+            annotator = meta.get("annotator")
+            if annotator is None:
+                who = ann.get("completed_by")
+                annotator = who.get("email") or str(who.get("id")) if isinstance(who, dict) else who
+            own = {**data, **(meta.get("passage") or {})}
+            has_text = meta.get("has_text", own.get("text") is not None)
+            record = {
+                "schema_version": meta.get("schema_version", SCHEMA_VERSION),
+                "doc_id": own.get("doc_id") or "",
+                "passage_id": data.get("passage_id") or "",
+                "fingerprint": own.get("fingerprint") or "",
+                "start_char": own.get("start_char"),
+                "end_char": own.get("end_char"),
+                "labels": labels,
+                "annotator": "" if annotator is None else str(annotator),
+                "created_at": ann.get("updated_at") or ann.get("created_at") or "",
+                "codebook_version": meta.get("codebook_version", version),
+                "comment": meta.get("comment", ""),
+                "flagged": bool(meta.get("flagged", False)),
+                "skipped": bool(ann.get("was_cancelled", False)),
+                "gold": bool(ann.get("ground_truth", False)),
+                "history": meta.get("history", []),
+                "text": own.get("text") if has_text else None,
+            }
+            yield parse_record(record, where=where)
+
+
+# --------------------------------------------------------------------------- dispatch
+
+
+def guess_format(path: Path) -> RecordFormat:
+    """Pick the format from the file suffix: ``.jsonl``/``.ndjson``, ``.csv``, or ``.json`` (Label Studio).
+
+    Raises:
+        AnnotationError: for any other suffix.
+    """
+    suffix = path.suffix.lower()
+    if suffix in {".jsonl", ".ndjson"}:
+        return "jsonl"
+    if suffix == ".csv":
+        return "csv"
+    if suffix == ".json":
+        return "label-studio"
+    raise AnnotationError(
+        f"Cannot tell the format of {path} from its suffix {suffix!r}. "
+        "Use .jsonl (records), .csv, or .json (Label Studio), or pass the format explicitly."
+    )
+
+
+def read_records(path: Path, *, fmt: RecordFormat | None = None) -> list[AnnotationRecord]:
+    """Read every record of an annotation file in any supported format.
+
+    Raises:
+        AnnotationError: naming the file and line of the first bad record.
+    """
+    fmt = fmt or guess_format(path)
+    if fmt == "jsonl":
+        return list(iter_jsonl(path))
+    if fmt == "csv":
+        return list(iter_csv(path))
+    if fmt == "label-studio":
+        return list(iter_label_studio(path))
+    raise AnnotationError(f"Unknown format {fmt!r}. Available: {', '.join(FORMATS)}.")
+
+
+def dumps_records(records: Sequence[AnnotationRecord], fmt: RecordFormat) -> str:
+    """Serialise records in ``fmt`` (``jsonl``, ``csv`` or ``label-studio``)."""
+    if fmt == "jsonl":
+        return dumps_jsonl(records)
+    if fmt == "csv":
+        return dumps_csv(records)
+    if fmt == "label-studio":
+        return dumps_label_studio(records)
+    raise AnnotationError(f"Unknown format {fmt!r}. Available: {', '.join(FORMATS)}.")
+
+
+def write_records(records: Sequence[AnnotationRecord], path: Path, *, fmt: RecordFormat | None = None) -> int:
+    """Write records to ``path`` atomically (a temporary file, then a rename); return the count.
+
+    Writing through a temporary file means a crash never leaves a half-written
+    export where the last good one was.
+    """
+    fmt = fmt or guess_format(path)
+    text = dumps_records(records, fmt)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8", newline="")
+    tmp.replace(path)
+    return len(records)
