@@ -37,12 +37,16 @@ log = logging.getLogger(__name__)
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "default"
 META_SCHEMA_VERSION = 1
 
-# Everything head.skops may contain. Anything else makes loading fail.
+# Every type head.skops may contain. The check reads the archive's own schema,
+# so it covers the types skops trusts by default too, not only the ones it flags.
 ALLOWED_TYPES: frozenset[str] = frozenset(
     {
         "sklearn.linear_model._logistic.LogisticRegression",
+        "sklearn.feature_extraction.text.TfidfVectorizer",
+        "sklearn.feature_extraction.text.TfidfTransformer",
         "numpy.ndarray",
         "numpy.dtype",
+        "numpy.float32",
         "numpy.float64",
         "numpy.int64",
         "builtins.dict",
@@ -51,8 +55,29 @@ ALLOWED_TYPES: frozenset[str] = frozenset(
         "builtins.float",
         "builtins.int",
         "builtins.tuple",
+        "builtins.NoneType",
+        "builtins.bool",
     }
 )
+
+
+def skops_types(file: Path) -> set[str]:
+    """Every ``module.Class`` named in a skops archive's schema."""
+    import zipfile
+
+    with zipfile.ZipFile(file) as zf:
+        schema = json.loads(zf.read("schema.json"))
+    found: set[str] = set()
+    stack = [schema]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if "__class__" in node and "__module__" in node:
+                found.add(f"{node['__module__']}.{node['__class__']}")
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return found
 
 
 def library_versions() -> dict[str, str]:
@@ -95,15 +120,34 @@ def featurize(
     return np.hstack([emb.astype(np.float32), rf])
 
 
+def make_tfidf():  # noqa: ANN201 - sklearn TfidfVectorizer
+    """Word uni- and bigram TF-IDF: the policy vocabulary a 256-d static embedding blurs."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    return TfidfVectorizer(
+        ngram_range=(1, 2), min_df=2, max_features=50000, sublinear_tf=True, dtype=np.float32
+    )
+
+
+def combine(dense: np.ndarray, texts: Sequence[str], tfidf) -> np.ndarray:  # noqa: ANN001
+    """Dense features, plus the TF-IDF of the texts when the model has a vectoriser (sparse result)."""
+    if tfidf is None:
+        return dense
+    import scipy.sparse as sp
+
+    return sp.hstack([sp.csr_matrix(dense), tfidf.transform(list(texts))]).tocsr()
+
+
 @dataclass(slots=True)
 class Head:
-    """Per-label logistic regressions, Platt calibrators and decision thresholds."""
+    """Per-label logistic regressions, Platt calibrators, decision thresholds and the optional TF-IDF vectoriser."""
 
     heads: list  # LogisticRegression per label
     calibrators: list  # LogisticRegression on the head's logit, per label
     thresholds: np.ndarray
+    tfidf: object | None = None
 
-    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+    def predict_proba(self, X) -> np.ndarray:  # noqa: ANN001 - dense array or CSR matrix
         """Calibrated probability per label, shape (n, 7)."""
         out = np.zeros((X.shape[0], len(self.heads)))
         for j, (head, cal) in enumerate(zip(self.heads, self.calibrators, strict=True)):
@@ -131,7 +175,7 @@ class SingleModel:
 
     def probabilities(self, texts: Sequence[str], languages: Sequence[str], hits: list) -> np.ndarray:
         """Calibrated probabilities for in-scope passages (no scope handling)."""
-        X = featurize(texts, languages, self.embedder_name, hits=hits)
+        X = combine(featurize(texts, languages, self.embedder_name, hits=hits), texts, self.head.tfidf)
         return self.head.predict_proba(X)
 
     def predict_texts(self, texts: Sequence[str], languages: Sequence[str]) -> Predictions:
@@ -242,7 +286,7 @@ def save_single(path: Path, meta: dict, head: Head) -> None:
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
-    sio.dump({"heads": head.heads, "calibrators": head.calibrators}, tmp / "head.skops")
+    sio.dump({"heads": head.heads, "calibrators": head.calibrators, "tfidf": head.tfidf}, tmp / "head.skops")
     meta = {**meta, "thresholds": [float(t) for t in head.thresholds]}
     (tmp / "meta.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     _replace_dir(tmp, path)
@@ -283,17 +327,20 @@ def _load_head(path: Path) -> Head:
 
     file = path / "head.skops"
     try:
+        present = skops_types(file)
         untrusted = set(sio.get_untrusted_types(file=file))
-    except Exception as err:  # noqa: BLE001 - a corrupt archive
+    except Exception as err:  # noqa: BLE001 - a corrupt or foreign archive
         raise ModelLoadError(f"{file}: not a readable skops file ({err})") from err
-    refused = sorted(untrusted - ALLOWED_TYPES)
+    refused = sorted((present | untrusted) - ALLOWED_TYPES)
     if refused:
         raise UntrustedModelError(
             f"{file} contains types outside the allow-list, refusing to load: {', '.join(refused)}"
         )
     obj = sio.load(file, trusted=sorted(untrusted))
     meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
-    return Head(obj["heads"], obj["calibrators"], np.asarray(meta["thresholds"], dtype=float))
+    return Head(
+        obj["heads"], obj["calibrators"], np.asarray(meta["thresholds"], dtype=float), obj.get("tfidf")
+    )
 
 
 def read_meta(path: Path) -> dict:

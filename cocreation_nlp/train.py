@@ -23,7 +23,7 @@ import numpy as np
 from .annotations import LabelledSet
 from .classify import match_rules
 from .codebook import LABELS, load_codebook
-from .model import META_SCHEMA_VERSION, Head, featurize, library_versions, save_single
+from .model import META_SCHEMA_VERSION, Head, combine, featurize, library_versions, make_tfidf, save_single
 from .rules import RuleMatcher, rule_probabilities
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,7 @@ class TrainConfig:
     outer_folds: int = 5
     inner_folds: int = 4
     c_grid: tuple[float, ...] = (0.25, 1.0, 4.0)
+    tfidf: bool = True
     class_weight: str | None = "balanced"
     max_iter: int = 3000
     n_jobs: int = 2
@@ -111,7 +112,7 @@ def _fit_label(
     else:
         f, c, t, oof = best
     if y.sum() == 0 or y.sum() == len(y):
-        head = _lr(c, cfg).fit(np.vstack([X[:1], X[:1]]), np.array([0, 1]))
+        head = _lr(c, cfg).fit(X[[0, 0]], np.array([0, 1]))  # row indexing works for dense and sparse X
         head.coef_[:] = 0.0
         head.intercept_[:] = -20.0 if y.sum() == 0 else 20.0
         return head, _platt(np.zeros(2), np.array([0, 0])), 0.5, c, 0.0
@@ -138,23 +139,29 @@ def fit_head(X: np.ndarray, Y: np.ndarray, groups: np.ndarray, cfg: TrainConfig)
 
 
 def cross_validate(
-    X: np.ndarray, Y: np.ndarray, groups: np.ndarray, cfg: TrainConfig
+    X: np.ndarray, Y: np.ndarray, groups: np.ndarray, cfg: TrainConfig, texts: Sequence[str] | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Outer grouped folds: returns (out-of-fold probabilities, decisions, fold index per row)."""
+    """Outer grouped folds: returns (out-of-fold probabilities, decisions, per-row thresholds of its fold).
+
+    With ``cfg.tfidf`` the vectoriser is fitted on each outer training split
+    only, so no vocabulary or IDF leaks from the passages that are scored.
+    """
     from sklearn.model_selection import GroupKFold
 
     probs = np.zeros(Y.shape, dtype=float)
     decisions = np.zeros(Y.shape, dtype=bool)
-    fold_of = np.full(len(Y), -1)
+    thresholds = np.zeros(Y.shape, dtype=float)
     k = min(cfg.outer_folds, len(set(groups.tolist())))
+    arr = np.asarray(list(texts), dtype=object) if texts is not None else None
     for f, (tr, te) in enumerate(GroupKFold(n_splits=k).split(X, Y, groups)):
-        head, _ = fit_head(X[tr], Y[tr], groups[tr], cfg)
-        p = head.predict_proba(X[te])
+        vec = make_tfidf().fit(arr[tr]) if cfg.tfidf and arr is not None else None
+        head, _ = fit_head(combine(X[tr], arr[tr] if vec is not None else (), vec), Y[tr], groups[tr], cfg)
+        p = head.predict_proba(combine(X[te], arr[te] if vec is not None else (), vec))
         probs[te] = p
         decisions[te] = p >= head.thresholds[None, :]
-        fold_of[te] = f
+        thresholds[te] = head.thresholds[None, :]
         log.info("outer fold %d/%d done", f + 1, k)
-    return probs, decisions, fold_of
+    return probs, decisions, thresholds
 
 
 def label_metrics(
@@ -246,9 +253,11 @@ def train(
         raise AnnotationError(f"only {len(data)} labelled passages: at least 20 are needed to train")
     X = features if features is not None else featurize(data.texts, data.languages, cfg.embedder)
     groups = np.asarray(data.doc_ids)
-    probs, decisions, _ = cross_validate(X, data.y, groups, cfg)
+    probs, decisions, _ = cross_validate(X, data.y, groups, cfg, data.texts)
     cv = label_metrics(data.y, decisions, probs)
-    head, info = fit_head(X, data.y, groups, cfg)
+    vec = make_tfidf().fit(data.texts) if cfg.tfidf else None
+    head, info = fit_head(combine(X, data.texts, vec), data.y, groups, cfg)
+    head.tfidf = vec
     embedder = get_embedder(cfg.embedder)
     codebook = load_codebook()
     data_sha = data.fingerprint()

@@ -1,0 +1,241 @@
+"""Training, saving, safe loading and classifying with learned models (static embedder: fast, offline)."""
+
+from __future__ import annotations
+
+import json
+import random
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from cocreation_nlp.annotate.records import AnnotationRecord, write_records
+from cocreation_nlp.annotations import LabelledSet
+from cocreation_nlp.cli import app
+from cocreation_nlp.codebook import LABELS
+from cocreation_nlp.errors import ModelLoadError, SchemaVersionError, UntrustedModelError
+from cocreation_nlp.model import load_model
+from cocreation_nlp.types import fingerprint
+
+TEMPLATES = {
+    "individual": [
+        "Residents told us in interviews that the {x} form was confusing.",
+        "Patients shared their experiences of the {x} service in a survey.",
+    ],
+    "collective": [
+        "The tenants' association and local charities will help run the {x} programme.",
+        "Voluntary sector organisations sit on the {x} board.",
+    ],
+    "professionals": [
+        "Nurses and social workers will be trained to work with families on {x}.",
+        "Teachers get protected time to plan {x} with parents.",
+    ],
+    "equity": [
+        "Interpreters and childcare make the {x} sessions accessible to disadvantaged groups.",
+        "Older people with low digital skills get support with {x}.",
+    ],
+}
+NEUTRAL = [
+    "The {x} platform will migrate to a new hosting provider by March.",
+    "Table 3 lists the {x} budget lines for the next year.",
+]
+TOPICS = ["housing", "library", "parking", "waste", "school", "transport", "health", "benefits"]
+
+
+def _dataset(n_docs: int = 10, per_doc: int = 24, seed: int = 0) -> LabelledSet:
+    rng = random.Random(seed)
+    pids, docs, texts, langs, rows = [], [], [], [], []
+    for d in range(n_docs):
+        for i in range(per_doc):
+            label = rng.choice([*TEMPLATES, None, None])
+            tpl = rng.choice(TEMPLATES[label] if label else NEUTRAL)
+            text = tpl.format(x=rng.choice(TOPICS)) + f" Item {d}-{i}."
+            pids.append(f"doc{d}:{i}")
+            docs.append(f"doc{d}")
+            texts.append(text)
+            langs.append("en")
+            rows.append([int(lab == label) for lab in LABELS])
+    return LabelledSet(pids, docs, texts, langs, np.asarray(rows))
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from cocreation_nlp.train import TrainConfig, save_trained, train
+
+    out = tmp_path_factory.mktemp("model") / "m"
+    result = train(_dataset(), TrainConfig(embedder="static", outer_folds=3, inner_folds=3, n_jobs=1))
+    save_trained(result, out)
+    return out
+
+
+def test_train_learns_clear_signal(trained: Path) -> None:
+    meta = json.loads((trained / "meta.json").read_text())
+    cv = meta["metrics"]["cross_validated"]["labels"]
+    for label in TEMPLATES:
+        assert cv[label]["f1"] >= 0.9, (label, cv[label])
+    assert meta["labels"] == list(LABELS)
+    assert meta["codebook_version"] == "1.1"
+    assert meta["embedder"]["name"] == "static" and meta["embedder"]["files"]
+    assert meta["training"]["n_examples"] == 240 and len(meta["training"]["sha256"]) == 64
+    assert "scikit-learn" in meta["versions"]
+    card = (trained / "README.md").read_text()
+    for section in ("## Intended use", "## Training data", "## Evaluation", "## Limitations"):
+        assert section in card
+
+
+def test_model_roundtrip_identical_predictions(trained: Path) -> None:
+    texts = ["Nurses co-designed the discharge form with patients.", "The server was patched."]
+    a = load_model(trained).predict_texts(texts, ["en", "en"]).probs
+    b = load_model(trained).predict_texts(texts, ["en", "en"]).probs
+    np.testing.assert_allclose(a, b)
+    assert a[0, LABELS.index("professionals")] > a[1, LABELS.index("professionals")]
+    assert not list(trained.parent.glob("*.tmp"))
+
+
+def test_model_out_of_scope_language_is_rule_only_with_reason(trained: Path) -> None:
+    pred = load_model(trained).predict_texts(
+        ["Les associations de locataires participent.", "Residents were surveyed."], ["fr", "en"]
+    )
+    assert pred.reasons[0].startswith("rule-only") and "'fr'" in pred.reasons[0]
+    assert pred.reasons[1] == ""
+    zz = load_model(trained).predict_texts(["Tekst in een taal zonder lexicon."], ["tlh"])
+    assert not zz.in_scope[0] and "no rule lexicon" in zz.reasons[0]
+
+
+def test_model_refuses_types_outside_allow_list(trained: Path, tmp_path: Path) -> None:
+    import shutil
+
+    import skops.io as sio
+    from sklearn.preprocessing import StandardScaler
+
+    bad = tmp_path / "bad"
+    shutil.copytree(trained, bad)
+    obj = sio.load(
+        trained / "head.skops", trusted=sorted(sio.get_untrusted_types(file=trained / "head.skops"))
+    )
+    obj["extra"] = StandardScaler()  # a type skops itself trusts, but this project never saves
+    sio.dump(obj, bad / "head.skops")
+    with pytest.raises(UntrustedModelError, match="StandardScaler"):
+        load_model(bad)
+
+
+def test_model_schema_and_version_checks(trained: Path, tmp_path: Path) -> None:
+    import shutil
+
+    future = tmp_path / "future"
+    shutil.copytree(trained, future)
+    meta = json.loads((future / "meta.json").read_text())
+    meta["schema_version"] = 99
+    (future / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(SchemaVersionError):
+        load_model(future)
+    drift = tmp_path / "drift"
+    shutil.copytree(trained, drift)
+    meta = json.loads((drift / "meta.json").read_text())
+    meta["versions"]["scikit-learn"] = "0.0.1"
+    (drift / "meta.json").write_text(json.dumps(meta))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        load_model(drift)
+    assert any("scikit-learn 0.0.1" in str(w.message) for w in caught)
+    with pytest.raises(ModelLoadError, match="not a model folder"):
+        load_model(tmp_path)
+
+
+def test_cross_validation_never_splits_a_document(monkeypatch: pytest.MonkeyPatch) -> None:
+    import cocreation_nlp.train as tr
+
+    data = _dataset(n_docs=6, per_doc=10)
+    seen: list[set[str]] = []
+    real = tr.fit_head
+
+    def spy(X, Y, groups, cfg):  # noqa: ANN001, ANN202
+        seen.append(set(groups.tolist()))
+        return real(X, Y, groups, cfg)
+
+    monkeypatch.setattr(tr, "fit_head", spy)
+    X = np.random.default_rng(0).normal(size=(len(data), 5)).astype(np.float32)
+    tr.cross_validate(
+        X,
+        data.y,
+        np.asarray(data.doc_ids),
+        tr.TrainConfig(outer_folds=3, inner_folds=2, tfidf=False, n_jobs=1),
+    )
+    assert len(seen) == 3
+    for train_docs in seen:
+        assert 0 < len(train_docs) < 6  # each fold holds some documents out entirely
+
+
+def test_cli_classify_interface(trained: Path, tmp_path: Path) -> None:
+    import pandas as pd
+
+    src = tmp_path / "in.csv"
+    pd.DataFrame(
+        {
+            "id": ["a", "b", "c"],
+            "text": ["Teachers will work with parents as partners.", "", "Residents voted on the budget."],
+        }
+    ).to_csv(src, index=False)
+    out = tmp_path / "out.csv"
+    r = CliRunner().invoke(app, ["classify", str(src), "-o", str(out), "--model", str(trained)])
+    assert r.exit_code == 0, r.output
+    df = pd.read_csv(out, keep_default_na=False)
+    assert list(df.columns[:2]) == ["id", "text"]
+    for label in LABELS:
+        assert f"{label}_prob" in df.columns and label in df.columns
+    assert int(df.loc[0, "professionals"]) in (0, 1) and 0 <= float(df.loc[0, "professionals_prob"]) <= 1
+    assert df.loc[1, "professionals_prob"] == "" and df.loc[1, "prediction_note"] == "empty text"
+    assert "evidence" in df.columns and "teachers" in df.loc[0, "evidence"].lower()
+    r = CliRunner().invoke(
+        app, ["classify", str(src), "-o", str(out), "--model", str(trained), "--text-column", "body"]
+    )
+    assert r.exit_code == 1 and "no column 'body'" in r.stderr
+
+
+def test_cli_classify_jsonl_and_non_text_rows(trained: Path, tmp_path: Path) -> None:
+    import pandas as pd
+
+    src = tmp_path / "in.jsonl"
+    src.write_text(
+        '{"text": "Charities run the peer support groups."}\n{"text": 42}\n{"text": null}\n', encoding="utf-8"
+    )
+    out = tmp_path / "out.csv"
+    r = CliRunner().invoke(app, ["classify", str(src), "-o", str(out), "--model", str(trained)])
+    assert r.exit_code == 0, r.output
+    df = pd.read_csv(out, keep_default_na=False)
+    assert df.loc[1, "prediction_note"] == "not text (int)"
+    assert df.loc[2, "prediction_note"] == "empty text"
+    assert int(df.loc[0, "collective"]) == 1
+
+
+def test_cli_train_and_evaluate_on_records_with_text(tmp_path: Path) -> None:
+    data = _dataset(n_docs=6, per_doc=12, seed=3)
+    records = [
+        AnnotationRecord(
+            doc_id=d,
+            passage_id=p,
+            fingerprint=fingerprint(t),
+            labels=[lab for lab, v in zip(LABELS, row, strict=True) if v],
+            annotator="t",
+            created_at="2026-01-01T00:00:00Z",
+            codebook_version="1.1",
+            text=t,
+        )
+        for p, d, t, row in zip(data.passage_ids, data.doc_ids, data.texts, data.y.tolist(), strict=True)
+    ]
+    ann = tmp_path / "ann.jsonl"
+    write_records(records, ann)
+    model_dir = tmp_path / "m"
+    r = CliRunner().invoke(app, ["train", str(ann), "-o", str(model_dir), "--embedder", "static"])
+    assert r.exit_code == 0, r.output
+    assert (model_dir / "head.skops").exists() and (model_dir / "README.md").exists()
+    r = CliRunner().invoke(app, ["evaluate", str(ann), "--model", str(model_dir), "-o", str(tmp_path / "ev")])
+    assert r.exit_code == 0, r.output
+    md = (tmp_path / "ev.md").read_text()
+    assert "| professionals |" in md and "Calibration" in md
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(ann.read_text().replace('"equity"', '"equality"', 1), encoding="utf-8")
+    r = CliRunner().invoke(app, ["train", str(bad), "-o", str(tmp_path / "m2")])
+    assert r.exit_code == 1 and "bad.jsonl:" in r.stderr and "equality" in r.stderr
