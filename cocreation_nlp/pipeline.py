@@ -118,9 +118,12 @@ def process_source(source: Source, job: ScoreJob) -> dict:
     }
 
 
-def _cache_key(sha: str, model_id: str, job: ScoreJob) -> str:
-    material = (
-        f"{CACHE_SCHEMA}|{__version__}|{load_codebook().version}|{sha}|{model_id}|{job.config.digest()}"
+def _cache_key(src: Source, sha: str, model_id: str, job: ScoreJob) -> str:
+    # The doc_id and manifest metadata are part of the record, so they are part
+    # of the key: two documents with identical bytes must not share a record.
+    meta = json.dumps(dict(src.meta), sort_keys=True)
+    material = "|".join(
+        [str(CACHE_SCHEMA), __version__, load_codebook().version, sha, src.doc_id, meta, model_id, job.config.digest()]
     )
     return hashlib.sha256(material.encode()).hexdigest()[:32]
 
@@ -209,7 +212,7 @@ def run_score(
             sha = file_sha256(src.path)
         except OSError:
             sha = "unreadable"
-        key = _cache_key(sha, model_id, job)
+        key = _cache_key(src, sha, model_id, job)
         keys[src.doc_id] = key
         if sha != "unreadable" and _cache_file(out_dir, key).exists():
             summary.n_cached += 1

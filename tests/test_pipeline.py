@@ -203,3 +203,15 @@ def test_cli_report_needs_a_run(tmp_path: Path) -> None:
     r = CliRunner().invoke(app, ["report", str(tmp_path), "-o", str(tmp_path / "r.html")])
     assert r.exit_code == 1 and "cocreation score" in r.stderr
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def test_pipeline_identical_files_keep_their_own_ids(tmp_path: Path) -> None:
+    corpus = _corpus(tmp_path / "c", 1)
+    (corpus / "copy.txt").write_bytes((corpus / "doc000.txt").read_bytes())
+    out = tmp_path / "out"
+    run_score([corpus], out, model="rules", workers=1)
+    run_score([corpus], out, model="rules", workers=1)
+    docs = _frame(out, "documents.csv")
+    assert sorted(docs["doc_id"]) == ["copy", "doc000"]
+    passages = _frame(out, "passages.csv")
+    assert set(passages[passages["doc_id"] == "copy"]["passage_id"].str.split(":").str[0]) == {"copy"}
