@@ -272,6 +272,9 @@ def train(
             help="Corpus to resolve standoff annotations against (default: $COCREATION_CORPUS or ../shared/corpora/open-policy)."
         ),
     ] = None,
+    tfidf: Annotated[
+        bool, typer.Option(help="Add word 1-2-gram TF-IDF features to the embeddings and rule features.")
+    ] = True,
 ) -> None:
     """Train a passage classifier: nested grouped cross-validation, calibration, tuned thresholds, model card.
 
@@ -286,7 +289,7 @@ def train(
         for rec, why in data.stale:
             typer.echo(f"Warning: stale annotation {rec.passage_id} ({rec.annotator}): {why}", err=True)
         result = train_model(
-            data, TrainConfig(embedder=embedder), annotation_files=[str(a) for a in annotations]
+            data, TrainConfig(embedder=embedder, tfidf=tfidf), annotation_files=[str(a) for a in annotations]
         )
         save_trained(result, output)
     except CocreationError as err:

@@ -31,6 +31,13 @@ class ScoreConfig(BaseModel):
         description="How p(l1 or l2) is formed from per-label probabilities: 'max' (the codebook's default "
         "where the model gives no union probability) or 'noisy_or' (1 - prod(1 - p), assumes independence).",
     )
+    basis: Literal["probabilities", "decisions"] = Field(
+        "probabilities",
+        description="What N(l) sums: the calibrated probabilities (the codebook's definition) or the 0/1 decisions "
+        "at the tuned thresholds. Probabilities are calibrated to the training corpus, where front-line "
+        "professionals are rare (1% of passages), so on documents full of them they under-count; decisions do not "
+        "shrink towards the training base rate but carry the classifier's errors at full weight.",
+    )
     blind_spot_high: float = Field(
         0.67, ge=0, le=1, description="A blind-spot score at or above this counts as high for the risk flags."
     )

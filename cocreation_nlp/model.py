@@ -129,6 +129,20 @@ def make_tfidf():  # noqa: ANN201 - sklearn TfidfVectorizer
     )
 
 
+def slim_tfidf(vec):  # noqa: ANN001, ANN201
+    """Make a fitted vectoriser small on disk without changing what it does.
+
+    ``stop_words_`` (every term cut by min_df/max_features) only serves
+    introspection and takes megabytes.
+    """
+    if vec is not None and hasattr(vec, "stop_words_"):
+        vec.stop_words_ = None
+    if vec is not None and hasattr(vec, "vocabulary_"):
+        # numpy int64 values would each become a separate array in the skops archive.
+        vec.vocabulary_ = {term: int(i) for term, i in vec.vocabulary_.items()}
+    return vec
+
+
 def combine(dense: np.ndarray, texts: Sequence[str], tfidf) -> np.ndarray:  # noqa: ANN001
     """Dense features, plus the TF-IDF of the texts when the model has a vectoriser (sparse result)."""
     if tfidf is None:
@@ -286,7 +300,13 @@ def save_single(path: Path, meta: dict, head: Head) -> None:
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir(parents=True)
-    sio.dump({"heads": head.heads, "calibrators": head.calibrators, "tfidf": head.tfidf}, tmp / "head.skops")
+    import zipfile
+
+    sio.dump(
+        {"heads": head.heads, "calibrators": head.calibrators, "tfidf": head.tfidf},
+        tmp / "head.skops",
+        compression=zipfile.ZIP_DEFLATED,
+    )
     meta = {**meta, "thresholds": [float(t) for t in head.thresholds]}
     (tmp / "meta.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     _replace_dir(tmp, path)

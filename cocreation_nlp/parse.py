@@ -66,7 +66,9 @@ def write_errors(path: Path, failures: Iterable[ParseFailure]) -> None:
         writer = csv.DictWriter(fh, fieldnames=ERROR_COLUMNS)
         writer.writeheader()
         for f in failures:
-            writer.writerow({"doc_id": f.doc_id, "source": f.source, "error_type": f.error_type, "message": f.message})
+            writer.writerow(
+                {"doc_id": f.doc_id, "source": f.source, "error_type": f.error_type, "message": f.message}
+            )
 
 
 def parse_to_csv(

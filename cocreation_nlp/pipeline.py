@@ -77,7 +77,8 @@ def process_source(source: Source, job: ScoreJob) -> dict:
     passages = segment_document(doc, max_words=job.config.max_words)
     clf = load_classifier(job.model)
     preds = clf.predict_texts([p.text for p in passages], [p.language for p in passages])
-    scores = score_document(doc.doc_id, preds.probs, job.config.score, in_scope=preds.in_scope)
+    basis = preds.probs if job.config.score.basis == "probabilities" else preds.decisions.astype(float)
+    scores = score_document(doc.doc_id, basis, job.config.score, in_scope=preds.in_scope)
     rows = []
     for i, p in enumerate(passages):
         row = {
@@ -123,7 +124,16 @@ def _cache_key(src: Source, sha: str, model_id: str, job: ScoreJob) -> str:
     # of the key: two documents with identical bytes must not share a record.
     meta = json.dumps(dict(src.meta), sort_keys=True)
     material = "|".join(
-        [str(CACHE_SCHEMA), __version__, load_codebook().version, sha, src.doc_id, meta, model_id, job.config.digest()]
+        [
+            str(CACHE_SCHEMA),
+            __version__,
+            load_codebook().version,
+            sha,
+            src.doc_id,
+            meta,
+            model_id,
+            job.config.digest(),
+        ]
     )
     return hashlib.sha256(material.encode()).hexdigest()[:32]
 

@@ -23,7 +23,16 @@ import numpy as np
 from .annotations import LabelledSet
 from .classify import match_rules
 from .codebook import LABELS, load_codebook
-from .model import META_SCHEMA_VERSION, Head, combine, featurize, library_versions, make_tfidf, save_single
+from .model import (
+    META_SCHEMA_VERSION,
+    Head,
+    combine,
+    featurize,
+    library_versions,
+    make_tfidf,
+    save_single,
+    slim_tfidf,
+)
 from .rules import RuleMatcher, rule_probabilities
 
 log = logging.getLogger(__name__)
@@ -255,7 +264,7 @@ def train(
     groups = np.asarray(data.doc_ids)
     probs, decisions, _ = cross_validate(X, data.y, groups, cfg, data.texts)
     cv = label_metrics(data.y, decisions, probs)
-    vec = make_tfidf().fit(data.texts) if cfg.tfidf else None
+    vec = slim_tfidf(make_tfidf().fit(data.texts)) if cfg.tfidf else None
     head, info = fit_head(combine(X, data.texts, vec), data.y, groups, cfg)
     head.tfidf = vec
     embedder = get_embedder(cfg.embedder)
@@ -288,9 +297,11 @@ def train(
         "feature_layout": {
             "embedding_dim": int(embedder.dim),
             "rule_features": int(X.shape[1] - embedder.dim),
+            "tfidf_features": len(vec.vocabulary_) if vec is not None else 0,
         },
         "train_config": {
             "embedder": cfg.embedder,
+            "tfidf": cfg.tfidf,
             "outer_folds": cfg.outer_folds,
             "inner_folds": cfg.inner_folds,
             "c_grid": list(cfg.c_grid),

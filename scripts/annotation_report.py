@@ -71,8 +71,9 @@ def main() -> None:
         "",
         f"- {len(gold)} passages resolve against the corpus, from {len(set(gold.doc_ids))} documents"
         + (f" (the train split has {len(train_docs)}: every one is covered)" if train_docs else "")
-        + f"; {len(gold.stale)} records are stale (their passage text changed after two parser fixes made while labelling was under way: Markdown template tags are now stripped, and a line-end hyphen between two words is kept; "
-        "the new versions of those passages were labelled again and are included).",
+        + f"; {len(gold.stale)} records are stale (their passage text changed after parser fixes made while labelling was under way: Markdown template tags stripped, "
+        "a line-end hyphen between two words kept, PDF headings found by font size and weight. They are reported, not dropped "
+        "silently, and the new versions of those passages with 8 words or more were labelled again (batches 21-22) and are included).",
         f"- Reserved documents labelled: {len(reserved_used)} (must be 0).",
         "- Selection: 15 random passages per train document, then passages screened by a crude keyword list (written for sampling only, "
         "not the rule lexicon) to oversample the rarer labels, a random fill round-robin over documents, one batch drawn for rare labels, "

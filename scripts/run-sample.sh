@@ -4,4 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export HF_HUB_OFFLINE=1
-.venv/bin/cocreation parse corpora/sample -o results/passages.csv
+.venv/bin/cocreation score corpora/sample -o results/
+.venv/bin/cocreation report results/ -o results/report.html

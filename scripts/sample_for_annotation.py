@@ -88,7 +88,11 @@ def main() -> None:
     for items in by_doc.values():
         for item in rng.sample(items, min(args.per_doc, len(items))):
             chosen[item["passage_id"]] = item
-    screened = [i for i in pool if i["passage_id"] not in chosen and SCREEN.search(i["text"]) and len(i["text"].split()) >= 6]
+    screened = [
+        i
+        for i in pool
+        if i["passage_id"] not in chosen and SCREEN.search(i["text"]) and len(i["text"].split()) >= 6
+    ]
     rng.shuffle(screened)
     n_screen = int(args.n * args.screened_share)
     for item in screened[:n_screen]:

@@ -77,7 +77,9 @@ def test_cli_parse_error_path_reports_and_keeps_good_output(tmp_path: Path) -> N
     assert sorted(e["error_type"] for e in errors) == ["encrypted", "undecodable"]
 
 
-def test_cli_parse_keeps_previous_output_when_interrupted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_parse_keeps_previous_output_when_interrupted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     corpus = tmp_path / "corpus"
     corpus.mkdir()
     bad_files.good_text(corpus / "good.txt")

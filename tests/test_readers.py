@@ -36,7 +36,9 @@ def test_hyphenation_uses_document_spelling() -> None:
 
 
 def test_markdown_front_matter_and_markup_removed() -> None:
-    r = parse_markdown("---\ntitle: Plan\ntags: [a]\n---\n# Aims\n\nWe **will** [co-design](x) it.\n\n| A | B |\n|---|---|\n| c | d |\n")
+    r = parse_markdown(
+        "---\ntitle: Plan\ntags: [a]\n---\n# Aims\n\nWe **will** [co-design](x) it.\n\n| A | B |\n|---|---|\n| c | d |\n"
+    )
     assert r.title == "Plan"
     assert [(b.kind, b.text) for b in r.blocks] == [
         ("heading", "Aims"),
@@ -49,7 +51,11 @@ def test_markdown_front_matter_and_markup_removed() -> None:
 
 
 def test_html_boilerplate_removed() -> None:
-    body = "<p>" + "Residents and tenants' associations shaped the new housing repairs service together. " * 4 + "</p>"
+    body = (
+        "<p>"
+        + "Residents and tenants' associations shaped the new housing repairs service together. " * 4
+        + "</p>"
+    )
     page = (
         "<html><head><title>Repairs</title></head><body>"
         "<div class='cookie-banner'>We use cookies. Accept all cookies</div>"
@@ -61,11 +67,15 @@ def test_html_boilerplate_removed() -> None:
     text = " ".join(b.text for b in blocks)
     assert "tenants' associations" in text
     assert "cookies" not in text and "Privacy policy" not in text and "About us" not in text
-    assert ("list_item", "Fund the tenants' federation to run drop-in sessions.") in [(b.kind, b.text) for b in blocks]
+    assert ("list_item", "Fund the tenants' federation to run drop-in sessions.") in [
+        (b.kind, b.text) for b in blocks
+    ]
 
 
 def test_plain_text_bullets_and_wrapped_lines() -> None:
-    r = parse_plain_text("INTRODUCTION\n\nThis strategy was written\nwith residents over a year.\n\n* first point\n  continues here\n* second\n")
+    r = parse_plain_text(
+        "INTRODUCTION\n\nThis strategy was written\nwith residents over a year.\n\n* first point\n  continues here\n* second\n"
+    )
     assert [(b.kind, b.text) for b in r.blocks] == [
         ("heading", "INTRODUCTION"),
         ("paragraph", "This strategy was written with residents over a year."),
@@ -76,7 +86,13 @@ def test_plain_text_bullets_and_wrapped_lines() -> None:
 
 @pytest.mark.parametrize(
     ("head", "kind"),
-    [(b"%PDF-1.4", "pdf"), (b"PK\x03\x04rest", "zip"), (b"<!DOCTYPE html><html>", "html"), (b"\x00\x01\x02", "binary"), (b"plain words", "text")],
+    [
+        (b"%PDF-1.4", "pdf"),
+        (b"PK\x03\x04rest", "zip"),
+        (b"<!DOCTYPE html><html>", "html"),
+        (b"\x00\x01\x02", "binary"),
+        (b"plain words", "text"),
+    ],
 )
 def test_sniff_format(head: bytes, kind: str) -> None:
     assert sniff_format(head) == kind
@@ -85,10 +101,16 @@ def test_sniff_format(head: bytes, kind: str) -> None:
 @pytest.mark.parametrize(
     ("text", "lang"),
     [
-        ("Les habitants participent à la conception des services publics avec les associations du quartier.", "fr"),
+        (
+            "Les habitants participent à la conception des services publics avec les associations du quartier.",
+            "fr",
+        ),
         ("Die Bürgerinnen und Bürger gestalten die Verwaltungsleistungen gemeinsam mit den Verbänden.", "de"),
         ("Los vecinos y las asociaciones deciden juntos el presupuesto participativo de la ciudad.", "es"),
-        ("De inwoners denken mee over de dienstverlening van de gemeente en de maatschappelijke organisaties.", "nl"),
+        (
+            "De inwoners denken mee over de dienstverlening van de gemeente en de maatschappelijke organisaties.",
+            "nl",
+        ),
         ("I cittadini e le associazioni partecipano alla progettazione dei servizi pubblici locali.", "it"),
         ("Residents and community groups shape the design of local public services together.", "en"),
     ],

@@ -29,8 +29,13 @@ def _check_invariants(doc: Document) -> None:
         prev_end = p.end_char
 
 
-words = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=0, max_size=12)
-lines = st.lists(st.one_of(words, st.just("- "), st.just("# "), st.just("."), st.just("\n"), st.just("| a | b |")), max_size=60)
+words = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), min_size=0, max_size=12
+)
+lines = st.lists(
+    st.one_of(words, st.just("- "), st.just("# "), st.just("."), st.just("\n"), st.just("| a | b |")),
+    max_size=60,
+)
 
 
 @settings(max_examples=150, deadline=None)
@@ -56,7 +61,11 @@ def test_segment_long_block_split_at_sentences() -> None:
 
 
 def test_segment_headings_are_context_not_passages() -> None:
-    doc = _doc(parse_markdown("# Strategy\n\n## Working with residents\n\nResidents sit on the board.\n\n- one item\n"))
+    doc = _doc(
+        parse_markdown(
+            "# Strategy\n\n## Working with residents\n\nResidents sit on the board.\n\n- one item\n"
+        )
+    )
     passages = segment_document(doc)
     assert [p.text for p in passages] == ["Residents sit on the board.", "one item"]
     assert [p.heading for p in passages] == ["Working with residents", "Working with residents"]

@@ -1,0 +1,109 @@
+"""Known answers: the sample corpus was written so that its blind spots are known (corpora/sample/expected.csv).
+
+These run the default configuration end to end (`cocreation score corpora/sample`), as the README's main job does.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from cocreation_nlp.pipeline import run_score
+
+
+@pytest.fixture(scope="module")
+def scored(sample_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
+    out = tmp_path_factory.mktemp("known")
+    summary = run_score([sample_dir], out, workers=1)
+    assert summary.n_failed == 0
+    return pd.read_csv(out / "documents.csv").set_index("doc_id")
+
+
+@pytest.fixture(scope="module")
+def groups(sample_dir: Path) -> dict[str, set[str]]:
+    with (sample_dir / "expected.csv").open(encoding="utf-8") as fh:
+        return {r["doc_id"]: set(r["groups"].split(";")) for r in csv.DictReader(fh)}
+
+
+def _docs(groups: dict[str, set[str]], group: str, *, english: bool = True) -> list[str]:
+    return sorted(d for d, g in groups.items() if group in g and not (english and "french" in g))
+
+
+def test_known_professional_blind_spot_high_where_professionals_never_appear(
+    scored: pd.DataFrame, groups: dict
+) -> None:
+    docs = _docs(groups, "professional-blind-spot")
+    assert len(docs) >= 3
+    values = scored.loc[docs, "professional_blind_spot"]
+    assert (values >= 0.75).all(), values.to_dict()
+
+
+def test_known_balanced_documents_score_low_on_both_blind_spots(scored: pd.DataFrame, groups: dict) -> None:
+    # Probabilities calibrated on a corpus where professionals are rare (1% of passages) under-count them
+    # on documents full of them: "low" is below the midpoint, and below every neglecting document.
+    docs = _docs(groups, "balanced")
+    assert len(docs) >= 3
+    prof = scored.loc[docs, "professional_blind_spot"]
+    assert (prof <= 0.5).all(), prof.to_dict()
+    for score, group in (
+        ("professional_blind_spot", "professional-blind-spot"),
+        ("collective_blind_spot", "collective-blind-spot"),
+    ):
+        balanced = scored.loc[docs, score]
+        neglecting = scored.loc[_docs(groups, group), score]
+        assert balanced.max() < neglecting.min(), (score, balanced.to_dict(), neglecting.to_dict())
+
+
+def test_known_collective_blind_spot_high_where_no_organisations(scored: pd.DataFrame, groups: dict) -> None:
+    docs = _docs(groups, "collective-blind-spot")
+    assert len(docs) >= 3
+    values = scored.loc[docs, "collective_blind_spot"]
+    assert (values >= 0.75).all(), values.to_dict()
+
+
+def test_known_blind_spot_ranking_separates_groups(scored: pd.DataFrame, groups: dict) -> None:
+    neglect = scored.loc[_docs(groups, "professional-blind-spot"), "professional_blind_spot"]
+    balanced = scored.loc[_docs(groups, "balanced"), "professional_blind_spot"]
+    assert neglect.min() > balanced.max()
+
+
+def test_known_decision_basis_puts_balanced_documents_near_zero(
+    sample_dir: Path, groups: dict, tmp_path: Path
+) -> None:
+    from cocreation_nlp.config import load_config
+
+    run_score([sample_dir], tmp_path, workers=1, config=load_config(None, **{"score.basis": "decisions"}))
+    docs = pd.read_csv(tmp_path / "documents.csv").set_index("doc_id")
+    balanced = _docs(groups, "balanced")
+    assert (docs.loc[balanced, "professional_blind_spot"] <= 0.25).all(), docs.loc[
+        balanced, "professional_blind_spot"
+    ].to_dict()
+    neglect = _docs(groups, "professional-blind-spot")
+    assert (docs.loc[neglect, "professional_blind_spot"] >= 0.75).all()
+
+
+def test_known_no_citizens_document_is_undefined_not_zero(scored: pd.DataFrame, groups: dict) -> None:
+    (doc,) = _docs(groups, "no-citizens")
+    row = scored.loc[doc]
+    for score in ("professional_blind_spot", "collective_blind_spot", "equity_coverage", "systemic_coverage"):
+        assert pd.isna(row[score]), (score, row[score])
+        assert "below the minimum" in row[f"{score}_reason"]
+    assert pd.isna(row["inequality_risk"]) and pd.isna(row["sustainability_risk"])
+    assert row["participation"] < 0.15
+
+
+def test_known_consultation_only_document_has_high_consultation_share(
+    scored: pd.DataFrame, groups: dict
+) -> None:
+    (doc,) = _docs(groups, "consultation-only")
+    assert scored.loc[doc, "consultation_share"] >= 0.8
+
+
+def test_known_french_document_flagged_outside_model_scope(scored: pd.DataFrame, groups: dict) -> None:
+    (doc,) = _docs(groups, "french", english=False)
+    row = scored.loc[doc]
+    assert row["language"] == "fr"
+    assert not bool(row["model_covers_language"])
