@@ -25,3 +25,32 @@ def open_policy_dir() -> Path:
     if not (OPEN_POLICY / "manifest.csv").exists():
         pytest.fail(f"the open-policy corpus is expected at {OPEN_POLICY} (../shared beside the repository)")
     return OPEN_POLICY
+
+
+# Debian's chromium, driven by Playwright; never a browser download.
+CHROMIUM = os.environ.get("COCREATION_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail(
+            f"Chromium is not installed at {CHROMIUM}. Install Debian's package with "
+            "`apt-get install -y chromium` (or set COCREATION_CHROMIUM to its path). "
+            "These tests never download a browser."
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()

@@ -10,7 +10,6 @@ a missing browser is a broken set-up, not an optional feature.
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 import time
@@ -26,33 +25,7 @@ from cocreation_nlp.annotate.store import AnnotationStore, PassageRow
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("COCREATION_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 PAYLOAD = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=1</script>'
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail(
-            f"Chromium is not installed at {CHROMIUM}. Install Debian's package with "
-            "`apt-get install -y chromium` (or set COCREATION_CHROMIUM to its path). "
-            "These tests never download a browser."
-        )
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 @contextmanager
