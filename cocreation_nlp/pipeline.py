@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import itertools
 import json
 import logging
 import os
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -262,7 +263,8 @@ def run_score(
         with Client(scheduler) as client:
             futures = {client.submit(process_source, src, job, pure=False): src for src in todo}
             for fut in dask_completed(futures):
-                store(futures[fut], fut.result())
+                store(futures.pop(fut), fut.result())
+                fut.release()
     elif n_workers <= 1 or len(todo) < 4 * n_workers:
         # A handful of documents (a grown corpus, a re-run after a crash) is
         # faster inline than through a pool whose workers each load the model.
@@ -272,9 +274,20 @@ def run_score(
         with ProcessPoolExecutor(
             max_workers=min(n_workers, len(todo)), initializer=_init_worker, initargs=(model,)
         ) as pool:
-            futures = {pool.submit(process_source, src, job): src for src in todo}
-            for fut in as_completed(futures):
-                store(futures[fut], fut.result())
+            # A sliding window of in-flight documents: memory stays flat however large the corpus,
+            # since a finished future holds its whole document until it is dropped.
+            window = 4 * n_workers
+            queue = iter(todo)
+            futures: dict = {}
+            for src in itertools.islice(queue, window):
+                futures[pool.submit(process_source, src, job)] = src
+            while futures:
+                done, _ = wait(futures, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    store(futures.pop(fut), fut.result())
+                    nxt = next(queue, None)
+                    if nxt is not None:
+                        futures[pool.submit(process_source, nxt, job)] = nxt
     summary.n_processed = len(todo)
     summary.timings["process_seconds"] = time.perf_counter() - t0
 
@@ -289,8 +302,11 @@ def run_score(
         and previous.get("settings_digest") == config.digest()
         and previous.get("model_id") == model_id
         and previous.get("formats", ["csv"]) == list(formats)
-        and [(i["doc_id"], i["cache_key"]) for i in previous.get("inputs", [])] == [(s.doc_id, keys[s.doc_id]) for s in sources]
-        and all((out_dir / f"{name}.csv").exists() for name in ("passages", "documents", "evidence", "errors"))
+        and [(i["doc_id"], i["cache_key"]) for i in previous.get("inputs", [])]
+        == [(s.doc_id, keys[s.doc_id]) for s in sources]
+        and all(
+            (out_dir / f"{name}.csv").exists() for name in ("passages", "documents", "evidence", "errors")
+        )
     )
     if unchanged:
         # Same inputs, model and settings as the finished run on disk: its tables are already the answer.
