@@ -52,7 +52,7 @@ def main() -> None:
         "# Annotations",
         "",
         f"Hand labels of passages from the `train` split of the open-policy corpus, coded against codebook {load_codebook().version} "
-        "(`../shared/codebook.md`). Every label was decided by a person reading the passage against the codebook; no label was derived "
+        "(`../shared/codebook.md`). Every label was decided by an annotator (one annotation session per batch) reading the passage against the codebook; no label was derived "
         "from the project's rules or models. The hard cases and how they were decided are in [GUIDE.md](GUIDE.md).",
         "",
         "## Files",
