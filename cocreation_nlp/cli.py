@@ -302,6 +302,34 @@ def train(
 
 
 @app.command()
+def cascade(
+    primary: Annotated[
+        Path, typer.Argument(help="Cheap model folder that scores every passage (e.g. models/default).")
+    ],
+    secondary: Annotated[
+        Path, typer.Argument(help="Accurate model folder for uncertain passages (e.g. models/minilm-onnx).")
+    ],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Cascade folder to write.")] = Path(
+        "models/cascade"
+    ),
+    band: Annotated[
+        float, typer.Option(help="Re-score passages whose probability is within this of a threshold.")
+    ] = 0.05,
+) -> None:
+    """Combine two models into a cascade: the cheap one scores all passages, the accurate one the uncertain ones.
+
+    Example: cocreation cascade models/default models/minilm-onnx -o models/cascade --band 0.05
+    """
+    from .model import save_cascade
+
+    try:
+        meta = save_cascade(output, primary, secondary, band=band)
+    except CocreationError as err:
+        raise _fail(str(err)) from err
+    typer.echo(f"Wrote cascade {meta['model_id']} to {output}", err=True)
+
+
+@app.command()
 def evaluate(
     gold: Annotated[list[Path], typer.Argument(help="Gold annotation files.")],
     model: Annotated[

@@ -324,6 +324,46 @@ def _replace_dir(tmp: Path, path: Path) -> None:
         tmp.rename(path)
 
 
+def save_cascade(path: Path, primary: Path, secondary: Path, *, band: float = 0.05) -> dict:
+    """Write a cascade model folder that points at two single-model folders.
+
+    The primary (cheap) model scores every passage; passages whose probability
+    for some label lies within ``band`` of that label's threshold are
+    re-scored by the secondary model. The folders are referenced by relative
+    path, so the cascade moves with them.
+    """
+    import hashlib
+    import os
+    from datetime import UTC, datetime
+
+    p_meta, s_meta = read_meta(Path(primary)), read_meta(Path(secondary))
+    if p_meta.get("kind") == "cascade" or s_meta.get("kind") == "cascade":
+        raise ModelLoadError("a cascade is built from two single models, not from another cascade")
+    if not 0 < band < 0.5:
+        raise ModelLoadError(f"band must be in (0, 0.5); got {band}")
+    path.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256(f"{p_meta['model_id']}|{s_meta['model_id']}|{band}".encode()).hexdigest()[:8]
+    meta = {
+        "schema_version": META_SCHEMA_VERSION,
+        "kind": "cascade",
+        "model_id": f"{datetime.now(UTC):%Y%m%d}-{digest}",
+        "labels": list(LABELS),
+        "codebook_version": p_meta.get("codebook_version"),
+        "primary": os.path.relpath(Path(primary).resolve(), path.resolve()),
+        "secondary": os.path.relpath(Path(secondary).resolve(), path.resolve()),
+        "band": band,
+        "versions": library_versions(),
+    }
+    (path / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    (path / "README.md").write_text(
+        f"# Cascade `{meta['model_id']}`\n\nPrimary `{p_meta['model_id']}` ({meta['primary']}) scores every passage; "
+        f"secondary `{s_meta['model_id']}` ({meta['secondary']}) re-scores passages within {band} of a threshold. "
+        "See the two model cards for training data and metrics.\n",
+        encoding="utf-8",
+    )
+    return meta
+
+
 def _check_versions(meta: dict, path: Path) -> None:
     recorded = meta.get("versions", {})
     current = library_versions()

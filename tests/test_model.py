@@ -239,3 +239,28 @@ def test_cli_train_and_evaluate_on_records_with_text(tmp_path: Path) -> None:
     bad.write_text(ann.read_text().replace('"equity"', '"equality"', 1), encoding="utf-8")
     r = CliRunner().invoke(app, ["train", str(bad), "-o", str(tmp_path / "m2")])
     assert r.exit_code == 1 and "bad.jsonl:" in r.stderr and "equality" in r.stderr
+
+
+def test_cascade_rescoring_uses_secondary_near_thresholds(trained: Path, tmp_path: Path) -> None:
+    from cocreation_nlp.model import CascadeModel, save_cascade
+
+    r = CliRunner().invoke(
+        app, ["cascade", str(trained), str(trained), "-o", str(tmp_path / "c"), "--band", "0.2"]
+    )
+    assert r.exit_code == 0, r.output
+    model = load_model(tmp_path / "c")
+    assert isinstance(model, CascadeModel)
+    texts = [
+        "Nurses co-designed the discharge form with patients.",
+        "The server was patched.",
+        "Residents were asked.",
+    ]
+    pred = model.predict_texts(texts, ["en"] * 3)
+    single = load_model(trained).predict_texts(texts, ["en"] * 3)
+    # Same model on both sides: the cascade must reproduce it exactly, whatever it re-scored.
+    np.testing.assert_allclose(pred.probs, single.probs)
+    assert 0.0 <= model.last_rescored_share <= 1.0
+    with pytest.raises(ModelLoadError, match="band"):
+        save_cascade(tmp_path / "bad", trained, trained, band=0.7)
+    with pytest.raises(ModelLoadError, match="not from another cascade"):
+        save_cascade(tmp_path / "bad2", tmp_path / "c", trained)
