@@ -282,8 +282,8 @@ def run_score(
             for src in itertools.islice(queue, window):
                 futures[pool.submit(process_source, src, job)] = src
             while futures:
-                done, _ = wait(futures, return_when=FIRST_COMPLETED)
-                for fut in done:
+                finished, _ = wait(futures, return_when=FIRST_COMPLETED)
+                for fut in finished:
                     store(futures.pop(fut), fut.result())
                     nxt = next(queue, None)
                     if nxt is not None:

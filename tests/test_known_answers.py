@@ -17,7 +17,7 @@ from cocreation_nlp.pipeline import run_score
 @pytest.fixture(scope="module")
 def scored(sample_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
     out = tmp_path_factory.mktemp("known")
-    summary = run_score([sample_dir], out, workers=1)
+    summary = run_score([sample_dir], out)  # default workers: the README main job, process pool included
     assert summary.n_failed == 0
     return pd.read_csv(out / "documents.csv").set_index("doc_id")
 

@@ -97,9 +97,11 @@ def test_pipeline_settings_change_invalidates_cache(tmp_path: Path) -> None:
 
 
 def test_pipeline_parallel_equals_inline(tmp_path: Path) -> None:
-    corpus = _corpus(tmp_path / "c", 6)
+    # 12 documents and 2 workers: above the inline cut-off, so the process pool really runs.
+    corpus = _corpus(tmp_path / "c", 12)
     run_score([corpus], tmp_path / "a", model="rules", workers=1)
-    run_score([corpus], tmp_path / "b", model="rules", workers=2)
+    summary = run_score([corpus], tmp_path / "b", model="rules", workers=2)
+    assert summary.n_processed == 12
     for name in ("documents.csv", "passages.csv", "evidence.csv"):
         pd.testing.assert_frame_equal(_frame(tmp_path / "a", name), _frame(tmp_path / "b", name))
 
