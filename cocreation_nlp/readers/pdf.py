@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 import statistics
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import EmptyDocumentError, InputError
@@ -50,7 +50,6 @@ class _Line:
     text: str
     page: int
     column: int = 0
-    segments: list[tuple[float, float]] = field(default_factory=list)
     size: float = 0.0  # font size in points (rect height where the PDF scales text by matrix)
     bold: bool = False
 
