@@ -301,6 +301,25 @@ def train(
     )
 
 
+@app.command("init-config")
+def init_config(
+    output: Annotated[Path, typer.Option("--output", "-o", help="TOML file to write.")] = Path(
+        "cocreation.toml"
+    ),
+) -> None:
+    """Write the default settings, each with its description, as a TOML file to edit and pass to --config.
+
+    Example: cocreation init-config -o settings.toml
+    """
+    from .atomic import write_text_atomic
+    from .config import default_config_toml
+
+    if output.exists():
+        raise _fail(f"{output} exists; choose another --output or remove it")
+    write_text_atomic(output, default_config_toml())
+    typer.echo(f"Wrote {output}", err=True)
+
+
 @app.command()
 def cascade(
     primary: Annotated[

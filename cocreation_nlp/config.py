@@ -95,3 +95,28 @@ def load_config(path: Path | None = None, **overrides: object) -> RunConfig:
         where = f" in {path}" if path else ""
         msgs = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
         raise ConfigError(f"invalid settings{where}: {msgs}") from err
+
+
+def default_config_toml() -> str:
+    """The default settings as a commented TOML file (what ``cocreation init-config`` writes)."""
+    lines = ["# cocreation_nlp settings. Every key is optional; these are the defaults.", ""]
+    for name, field in RunConfig.model_fields.items():
+        if name == "score":
+            continue
+        lines.append(f"# {field.description}")
+        lines.append(f"{name} = {_toml_value(field.default)}")
+        lines.append("")
+    lines.append("[score]")
+    for name, field in ScoreConfig.model_fields.items():
+        lines.append(f"# {field.description}")
+        lines.append(f"{name} = {_toml_value(field.default)}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f'"{value}"'
+    return str(value)
