@@ -448,3 +448,21 @@ def test_annotate_cli_every_command_has_help_with_an_example():
         assert "Example:" in result.output, name
     serve_help = runner.invoke(annotate_app, ["serve", "--help"], terminal_width=200).output
     assert "0.0.0.0" in serve_help and "127.0.0.1" in serve_help
+
+
+def test_store_loads_wide_passages_csv_from_score(tmp_path):  # noqa: ANN001, ANN201
+    from cocreation_nlp.annotate.store import AnnotationStore
+    from cocreation_nlp.pipeline import run_score
+
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "a.txt").write_text(
+        "Plan\n\nResidents told us in workshops that the forms were too long.\n\nNurses will work with patients as partners.\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    run_score([corpus], out, model="rules", workers=1)
+    store = AnnotationStore(tmp_path / "p.db")
+    n = store.load_predictions(out / "passages.csv")
+    store.close()
+    assert n == 2 * 7

@@ -1023,13 +1023,29 @@ class AnnotationStore:
     def load_predictions(self, path: Path, *, default_threshold: float = 0.5) -> int:
         """Load a predictions table (CSV or JSONL) with passage_id, label, prob (or score) and optional threshold.
 
-        Accepts the long ``predictions.csv`` the classify stage writes
-        (``passage_id, label, score, model_id``).
+        Accepts a long table (``passage_id, label, prob``) and the wide
+        ``passages.csv`` of ``cocreation score`` (``passage_id`` plus one
+        ``L_prob`` column per label).
 
         Raises:
             InputError: when the file lacks the needed columns.
         """
         rows = list(_read_table(path))
+        labels = self.codebook.label_names
+        if rows and "label" not in rows[0] and all(f"{lab}_prob" in rows[0] for lab in labels):
+            # The wide tables of `cocreation score` (passages.csv) and `cocreation classify`:
+            # one column L_prob per label; rows without a prediction (out of scope) are skipped.
+            rows = [
+                {
+                    "passage_id": r.get("passage_id"),
+                    "label": lab,
+                    "prob": r[f"{lab}_prob"],
+                    "model_id": r.get("model_id", ""),
+                }
+                for r in rows
+                for lab in labels
+                if r.get(f"{lab}_prob") not in (None, "")
+            ]
         out = []
         for n, row in enumerate(rows, start=1):
             prob = row.get("prob", row.get("score", row.get("probability")))
