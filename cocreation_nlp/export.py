@@ -84,12 +84,30 @@ def passage_rows(record: Mapping) -> Iterator[dict]:
         yield row
 
 
-def document_row(record: Mapping) -> dict:
+def extra_meta_columns(sources: Sequence[Source]) -> list[str]:
+    """Manifest columns beyond the standard ones (a corpus's own split, licence, region ...), in manifest order."""
+    known = set(DOCUMENT_COLUMNS) | {"language"}
+    seen: dict[str, None] = {}
+    for src in sources:
+        for key in src.meta:
+            if key not in known:
+                seen.setdefault(key, None)
+    return list(seen)
+
+
+def document_columns(extra: Sequence[str] = ()) -> list[str]:
+    """documents.csv columns: the fixed ones, with any extra manifest columns after the standard metadata."""
+    cols = list(DOCUMENT_COLUMNS)
+    at = cols.index("manifest_language")
+    return cols[:at] + list(extra) + cols[at:]
+
+
+def document_row(record: Mapping, extra: Sequence[str] = ()) -> dict:
     """One documents.csv row from a cached document record."""
     meta = record.get("meta", {})
     s = record["scores"]
     row: dict[str, object] = {"doc_id": record["doc_id"]}
-    for col in META_COLUMNS:
+    for col in (*META_COLUMNS, *extra):
         row[col] = meta.get(col, "")
     row["manifest_language"] = meta.get("language", "")
     row["format"] = record["format"]
@@ -152,7 +170,8 @@ def write_outputs(
         atomic_open(out_dir / "evidence.csv") as ef,
     ):
         pw = csv.DictWriter(pf, fieldnames=PASSAGE_COLUMNS)
-        dw = csv.DictWriter(df, fieldnames=DOCUMENT_COLUMNS)
+        extra = extra_meta_columns(sources)
+        dw = csv.DictWriter(df, fieldnames=document_columns(extra))
         ew = csv.DictWriter(ef, fieldnames=EVIDENCE_COLUMNS)
         pw.writeheader()
         dw.writeheader()
@@ -163,7 +182,7 @@ def write_outputs(
             for row in passage_rows(record):
                 pw.writerow(row)
                 n_passages += 1
-            dw.writerow(document_row(record))
+            dw.writerow(document_row(record, extra))
             for row in evidence_rows(record):
                 ew.writerow(row)
     by_id = {s.doc_id: s for s in sources}

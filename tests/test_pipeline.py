@@ -217,3 +217,19 @@ def test_pipeline_identical_files_keep_their_own_ids(tmp_path: Path) -> None:
     assert sorted(docs["doc_id"]) == ["copy", "doc000"]
     passages = _frame(out, "passages.csv")
     assert set(passages[passages["doc_id"] == "copy"]["passage_id"].str.split(":").str[0]) == {"copy"}
+
+
+def test_pipeline_keeps_extra_manifest_columns(tmp_path: Path) -> None:
+    corpus = _corpus(tmp_path / "c", 2)
+    (corpus / "manifest.csv").write_text(
+        "doc_id,file,title,split,region\nd0,doc000.txt,First,train,North\nd1,doc001.txt,Second,reserved,South\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    run_score([corpus / "manifest.csv"], out, model="rules", workers=1)
+    docs = _frame(out, "documents.csv")
+    assert list(docs["split"]) == ["train", "reserved"] and list(docs["region"]) == ["North", "South"]
+    cols = list(docs.columns)
+    assert cols.index("doc_type") < cols.index("split") < cols.index("manifest_language")
+    r = CliRunner().invoke(app, ["summarize", str(out), "--by", "split", "-o", str(tmp_path / "s.csv")])
+    assert r.exit_code == 0, r.output
