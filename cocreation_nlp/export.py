@@ -20,7 +20,7 @@ from .ingest import Source
 from .parse import ERROR_COLUMNS
 from .score import FLAGS, SCORES
 
-PASSAGE_COLUMNS: tuple[str, ...] = (
+_PASSAGE_FIELDS: tuple[str, ...] = (
     "doc_id",
     "passage_id",
     "index",
@@ -35,6 +35,10 @@ PASSAGE_COLUMNS: tuple[str, ...] = (
     "in_scope",
     "scope_reason",
     "text",
+)
+"""Columns copied as they are from a cached passage record."""
+PASSAGE_COLUMNS: tuple[str, ...] = (
+    *_PASSAGE_FIELDS,
     *[c for label in LABELS for c in (f"{label}_prob", label)],
     "evidence",
 )
@@ -75,7 +79,7 @@ EVIDENCE_COLUMNS: tuple[str, ...] = (
 def passage_rows(record: Mapping) -> Iterator[dict]:
     """Flatten a cached document record into passages.csv rows."""
     for p in record["passages"]:
-        row = {k: p[k] for k in PASSAGE_COLUMNS[:14]}
+        row = {k: p[k] for k in _PASSAGE_FIELDS}
         row["page"] = "" if p["page"] is None else p["page"]
         for label, prob, dec in zip(LABELS, p["probs"], p["decisions"], strict=True):
             row[f"{label}_prob"] = prob if p["in_scope"] else ""

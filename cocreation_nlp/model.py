@@ -80,8 +80,8 @@ def skops_types(file: Path) -> set[str]:
     return found
 
 
-def library_versions() -> dict[str, str]:
-    """Versions that matter for reproducing a model's predictions."""
+def library_versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
+    """Versions that matter for reproducing a model's predictions, plus any ``extra`` packages."""
     from importlib.metadata import PackageNotFoundError, version
 
     from . import __version__
@@ -97,6 +97,7 @@ def library_versions() -> dict[str, str]:
         "tokenizers",
         "sentence-transformers",
         "torch",
+        *extra,
     ):
         try:
             out[pkg] = version(pkg)

@@ -332,31 +332,6 @@ def _previous_run(out_dir: Path) -> dict | None:
         return None
 
 
-def _versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {"cocreation_nlp": __version__}
-    for pkg in (
-        "spacy",
-        "scikit-learn",
-        "numpy",
-        "pandas",
-        "pypdfium2",
-        "trafilatura",
-        "python-docx",
-        "model2vec",
-        "onnxruntime",
-        "sentence-transformers",
-        "torch",
-        "skops",
-    ):
-        try:
-            out[pkg] = version(pkg)
-        except PackageNotFoundError:
-            continue
-    return out
-
-
 def _run_record(
     summary: RunSummary,
     sources: Sequence[Source],
@@ -370,10 +345,12 @@ def _run_record(
     import platform
     from datetime import UTC, datetime
 
+    from .model import library_versions
+
     return {
         "schema_version": 1,
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "versions": _versions(),
+        "versions": library_versions(("pandas", "pypdfium2", "trafilatura", "python-docx")),
         "python": platform.python_version(),
         "codebook_version": load_codebook().version,
         "model": job.model,
