@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-DEFAULT_DOCS = "/work/shared/corpora/open-policy/docs/*.md"
+DEFAULT_DOCS = str(Path(__file__).resolve().parents[1] / "corpora" / "open-policy" / "docs" / "*.md")
 
 
 def read_passages(pattern: str) -> list[str]:

@@ -157,14 +157,16 @@ def resolve_records(
 def default_corpus() -> list[Path]:
     """Where standoff annotations are resolved when no corpus is given.
 
-    ``$COCREATION_CORPUS`` if set, else the open-policy corpus beside the
-    repository (``../shared/corpora/open-policy``), which is where the
-    project's own annotations point.
+    ``$COCREATION_CORPUS`` (paths separated by ``os.pathsep``) if set, else
+    every corpus shipped in the repository's ``corpora/`` folder (each
+    ``corpora/<name>/manifest.csv``, the sample corpus excepted), which is
+    where the project's own annotations point. A clone therefore needs
+    nothing outside the repository to retrain the shipped models.
     """
     import os
 
     env = os.environ.get("COCREATION_CORPUS")
     if env:
-        return [Path(p) for p in env.split(os.pathsep)]
-    guess = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "open-policy" / "manifest.csv"
-    return [guess] if guess.exists() else []
+        return [Path(p) for p in env.split(os.pathsep) if p]
+    root = Path(__file__).resolve().parents[1] / "corpora"
+    return sorted(m for m in root.glob("*/manifest.csv") if m.parent.name != "sample")

@@ -269,7 +269,7 @@ def train(
     corpus: Annotated[
         list[Path] | None,
         typer.Option(
-            help="Corpus to resolve standoff annotations against (default: $COCREATION_CORPUS or ../shared/corpora/open-policy)."
+            help="Corpus to resolve standoff annotations against (default: $COCREATION_CORPUS or the corpora shipped in corpora/)."
         ),
     ] = None,
     tfidf: Annotated[

@@ -1,7 +1,7 @@
 """Write annotations/README.md: what was labelled, how reliably, and how the rules alone do.
 
 Usage:
-    .venv/bin/python scripts/annotation_report.py annotations/ [--corpus ../shared/corpora/open-policy/manifest.csv]
+    .venv/bin/python scripts/annotation_report.py annotations/ [--corpus corpora/open-policy/manifest.csv]
 
 Everything in the report is computed here from the committed records and the
 corpus (read at run time): counts, per-label Krippendorff's alpha between
@@ -141,7 +141,7 @@ def main() -> None:
         )
     lines += [f"| **macro** | | | **{base['macro_f1']:.3f}** | |", ""]
     lines += [
-        "Reproduce: `.venv/bin/python scripts/annotation_report.py annotations/` (needs `../shared/corpora/open-policy`).",
+        "Reproduce: `.venv/bin/python scripts/annotation_report.py annotations/` (resolves against the corpora in `corpora/`).",
         "",
     ]
     (args.folder / "README.md").write_text("\n".join(lines), encoding="utf-8")

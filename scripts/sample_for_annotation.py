@@ -7,7 +7,7 @@ rule lexicon, so the baseline is not favoured), and the rest is random.
 ``reserved`` documents are never read.
 
 Usage:
-    .venv/bin/python scripts/sample_for_annotation.py ../shared/corpora/open-policy/manifest.csv \
+    .venv/bin/python scripts/sample_for_annotation.py corpora/open-policy/manifest.csv \
         --out /tmp/labelling --n 1800 --per-doc 15 --batches 8 --double 300
 """
 

@@ -11,7 +11,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "corpora" / "sample"
-OPEN_POLICY = ROOT.parent / "shared" / "corpora" / "open-policy"
+OPEN_POLICY = ROOT / "corpora" / "open-policy"
 
 
 @pytest.fixture(scope="session")
@@ -23,7 +23,7 @@ def sample_dir() -> Path:
 @pytest.fixture(scope="session")
 def open_policy_dir() -> Path:
     if not (OPEN_POLICY / "manifest.csv").exists():
-        pytest.fail(f"the open-policy corpus is expected at {OPEN_POLICY} (../shared beside the repository)")
+        pytest.fail(f"the open-policy training corpus is expected at {OPEN_POLICY}")
     return OPEN_POLICY
 
 
