@@ -40,7 +40,9 @@ def main(argv: list[str] | None = None) -> int:
         with open(args.check, newline="", encoding="utf-8") as fh:
             for row in csv.DictReader(fh):
                 if row.get("split") != split_for(row["doc_id"]):
-                    bad.append(f"{row['doc_id']}: split {row.get('split')!r}, rule says {split_for(row['doc_id'])!r}")
+                    bad.append(
+                        f"{row['doc_id']}: split {row.get('split')!r}, rule says {split_for(row['doc_id'])!r}"
+                    )
         print("\n".join(bad) or "all splits follow the rule")
         return 1 if bad else 0
     for doc_id in args.ids:
