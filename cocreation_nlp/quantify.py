@@ -369,7 +369,14 @@ class CountEstimator:
         return self.method
 
     def describe(self, sources: Sequence[str] = SOURCES) -> str:
-        """What was used, e.g. ``pacc`` or ``pacc (rules: decisions, no parameters)``."""
+        """What was used, e.g. ``pacc``, ``pacc (rules: decisions, no quantification parameters)``.
+
+        A classifier with no parameters at all (rule-only scoring, a model
+        trained before they existed) says ``decisions (no quantification
+        parameters for pacc)``.
+        """
+        if self.method in NEEDS_PARAMETERS and not any(self.parameters.get(s) for s in SOURCES):
+            return f"decisions (no quantification parameters for {self.method})"
         notes = [
             f"{s}: decisions, no quantification parameters"
             for s in sources

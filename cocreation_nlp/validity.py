@@ -313,6 +313,11 @@ def _num(v: float | None) -> str:
     return "" if v is None else f"{v:.3f}"
 
 
+def _saturated(r: Mapping) -> str:
+    """A warning where one value holds more than half of the documents but not of the gold."""
+    return " saturated" if r["saturation"] > 0.5 and r["gold_saturation"] <= 0.5 else ""
+
+
 def validity_table(result: Mapping, *, methods: Sequence[str] | None = None) -> str:
     """Markdown: one row per method and score (overall first)."""
     lines = [
@@ -327,7 +332,7 @@ def validity_table(result: Mapping, *, methods: Sequence[str] | None = None) -> 
             lines.append(
                 f"| {label} | {name} | {_num(r['mae'])} | {_pct(r['within_0.10'])} | {_pct(r['coverage'])} "
                 f"| {_pct(r['undefined_agreement'])} | {_pct(r['agreement'])} "
-                f"| {_pct(r['saturation'])} ({_pct(r['gold_saturation'])}) |"
+                f"| {_pct(r['saturation'])} ({_pct(r['gold_saturation'])}){_saturated(r)} |"
             )
     return "\n".join(lines) + "\n"
 
@@ -341,7 +346,8 @@ def validity_markdown(result: Mapping, *, title: str = "Document-level validity"
         f"Each score from out-of-fold predictions is compared with the same score computed from the document's "
         f"hand labels. MAE, within {result['tolerance']:.2f} and coverage are over pairs defined on both sides; "
         "agreement counts all pairs (both undefined agrees). Saturation: the largest share of documents within "
-        f"±{SATURATION_BAND} of one value (the gold's in brackets). {int(100 * result['ci'])}% intervals, "
+        f"±{SATURATION_BAND} of one value (the gold's in brackets; *saturated* where it is over half and the "
+        f"gold's is not). {int(100 * result['ci'])}% intervals, "
         f"{result['n_bootstrap']} draws; minimum denominator {result['min_denominator']:g}.\n\n"
         f"Chosen method: **{result['chosen']}** ({result['choice_rule']}).\n\n" + validity_table(result)
     )

@@ -314,6 +314,7 @@ def test_estimator_for_reads_model_meta_and_falls_back_without_it() -> None:
 
     est = estimator_for(R(), "pacc")
     assert est.method_for("model") == "decisions"
+    assert est.describe(["model"]) == "decisions (no quantification parameters for pacc)"
 
 
 def test_model_quantification_splits_model_and_rule_passages() -> None:
