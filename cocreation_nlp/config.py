@@ -39,8 +39,8 @@ class ScoreConfig(BaseModel):
         "the tuned thresholds, carrying the classifier's errors at full weight. The quantification methods correct "
         "the counts with the classifier's grouped out-of-fold error rates (saved with the model): 'acc' adjusted "
         "classify-and-count, 'pacc' its probabilistic form, 'sld' EM re-estimation of the prior "
-        "(Saerens-Latinne-Decaestecker); their intervals carry the rates' spread across documents as well as "
-        "the sampling of passages. A model without those rates falls back to 'decisions', and the "
+        "(Saerens-Latinne-Decaestecker). The intervals of 'acc' and 'pacc' carry the rates' spread across "
+        "documents as well as the sampling of passages; the others resample passages only. A model without those rates falls back to 'decisions', and the "
         "count_method column says so. The default was chosen on grouped cross-validation against "
         "complete-document gold (`cocreation evaluate --documents`; see the model card).",
     )
@@ -55,8 +55,8 @@ class ScoreConfig(BaseModel):
         500,
         ge=0,
         le=100_000,
-        description="Bootstrap draws per interval (passages resampled; with a quantification method, the "
-        "classifier's error rates drawn from their spread across documents too); 0 = none.",
+        description="Bootstrap draws per interval (passages resampled; with 'acc' or 'pacc', the classifier's "
+        "error rates drawn from their spread across documents too); 0 = none.",
     )
     ci: float = Field(0.9, gt=0, lt=1, description="Coverage of the bootstrap intervals.")
     seed: int = Field(0, description="Seed of the bootstrap; with the doc_id it fixes each document's draws.")

@@ -15,8 +15,8 @@ A ratio whose denominator is below ``min_denominator`` passages is undefined:
 an empty value with a reason, never an invented 0 or 1. The rule is applied to
 estimated counts exactly as to hand-labelled ones. Each score has a bootstrap
 interval (seeded per document, so runs are reproducible) over the document's
-passages and, for the quantification methods, over the classifier's error
-rates too; and the passages that drive it as evidence.
+passages and, for ``acc`` and ``pacc``, over the classifier's error rates
+too; and the passages that drive it as evidence.
 """
 
 from __future__ import annotations

@@ -146,35 +146,96 @@ def collect_out_of_fold(
     X = features if features is not None else featurize(texts, data.languages, cfg.embedder)
     rule_probs = RuleClassifier().predict_texts(texts, data.languages).probs
     say("outer folds: held-out predictions")
-    probs, decisions, thresholds = cross_validate(X, y, groups, cfg, texts)
-    inside = np.array([covers(lang, model_languages) for lang in data.languages], dtype=bool)
+    probs, _, thresholds = cross_validate(X, y, groups, cfg, texts)
     k = min(cfg.outer_folds, len(set(groups.tolist())))
     folds = np.zeros(len(y), dtype=int)
     splits = list(GroupKFold(n_splits=k).split(X, y, groups))
     for f, (_, te) in enumerate(splits):
         folds[te] = f
-    langs = np.asarray(data.languages, dtype=object)
-    parameters: list[dict] = []
-    for f, (tr, _) in enumerate(splits):
-        if nested:
+    parameters: list[dict] | None = None
+    if nested:
+        langs = np.asarray(data.languages, dtype=object)
+        parameters = []
+        for f, (tr, _) in enumerate(splits):
             say(f"fold {f + 1}/{k}: inner grouped cross-validation for the quantification parameters")
             p_in, _, t_in = cross_validate(X[tr], y[tr], groups[tr], cfg, [texts[i] for i in tr])
-        else:
-            p_in, t_in = probs[tr], thresholds[tr]
-        parameters.append(
-            model_quantification(y[tr], p_in, t_in, groups[tr], langs[tr], model_languages, rule_probs[tr])
-        )
-    out_probs = np.where(inside[:, None], probs, rule_probs)
-    out_dec = np.where(inside[:, None], decisions, rule_probs >= 0.5)
+            parameters.append(
+                model_quantification(
+                    y[tr], p_in, t_in, groups[tr], langs[tr], model_languages, rule_probs[tr]
+                )
+            )
+    return out_of_fold_from_predictions(
+        y,
+        groups,
+        data.languages,
+        probs,
+        thresholds,
+        folds,
+        model_languages,
+        rule_probs,
+        complete=complete,
+        parameters=parameters,
+    )
+
+
+def out_of_fold_from_predictions(
+    y: np.ndarray,
+    groups: Sequence[str],
+    languages: Sequence[str],
+    probs: np.ndarray,
+    thresholds: np.ndarray | float,
+    folds: np.ndarray,
+    model_languages: Sequence[str],
+    rule_probs: np.ndarray,
+    *,
+    complete: frozenset[str],
+    parameters: list[dict] | None = None,
+) -> OutOfFold:
+    """:class:`OutOfFold` from any model's grouped out-of-fold predictions (other model kinds plug in here).
+
+    Args:
+        y: ``(n, 7)`` hand labels.
+        groups: document id per passage.
+        languages: language per passage.
+        probs: held-out probabilities of each passage (from the model of its outer fold).
+        thresholds: the thresholds that model used (``(n, 7)``, ``(7,)`` or a scalar).
+        folds: outer fold index per passage (folds grouped by document).
+        model_languages: the model's languages; other passages get the rule
+            lexicon's predictions, as in production.
+        rule_probs: ``(n, 7)`` rule-lexicon probabilities
+            (``RuleClassifier().predict_texts(texts, languages).probs``).
+        complete: the complete-document gold (:func:`complete_documents`).
+        parameters: per fold, quantification parameters from an inner grouped
+            cross-validation (``nested``); ``None`` cross-fits them from the
+            other folds' out-of-fold predictions (``cross-fitted``, ``--fast``).
+    """
+    y = np.asarray(y)
+    groups = np.asarray(groups)
+    langs = np.asarray(list(languages), dtype=object)
+    probs = np.asarray(probs, dtype=float)
+    thr = np.broadcast_to(np.asarray(thresholds, dtype=float), probs.shape)
+    folds = np.asarray(folds)
+    rule_probs = np.asarray(rule_probs, dtype=float)
+    scheme = "nested" if parameters is not None else "cross-fitted"
+    if parameters is None:
+        parameters = []
+        for f in sorted(set(folds.tolist())):
+            tr = folds != f
+            parameters.append(
+                model_quantification(
+                    y[tr], probs[tr], thr[tr], groups[tr], langs[tr], model_languages, rule_probs[tr]
+                )
+            )
+    inside = np.array([covers(lang, model_languages) for lang in langs], dtype=bool)
     return OutOfFold(
         y=y,
         groups=groups,
-        probs=out_probs,
-        decisions=out_dec,
+        probs=np.where(inside[:, None], probs, rule_probs),
+        decisions=np.where(inside[:, None], probs >= thr, rule_probs >= 0.5),
         sources=np.where(inside, "model", "rules"),
         folds=folds,
         parameters=parameters,
-        scheme="nested" if nested else "cross-fitted",
+        scheme=scheme,
         complete=complete,
     )
 

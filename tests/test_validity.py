@@ -228,3 +228,26 @@ def test_cli_evaluate_documents_refuses_rules(tmp_path: Path) -> None:
     )
     assert r.exit_code == 1
     assert "Error:" in r.stderr
+
+
+def test_out_of_fold_from_any_model_predictions_cross_fits_parameters() -> None:
+    from cocreation_nlp.validity import out_of_fold_from_predictions
+
+    rng = np.random.default_rng(3)
+    n = 90
+    y = (rng.random((n, 7)) < 0.3).astype(int)
+    probs = rng.random((n, 7))
+    rules = np.full((n, 7), 0.7)
+    groups = [f"d{i // 10}" for i in range(n)]
+    langs = ["fr" if g == "d8" else "en" for g in groups]
+    folds = np.array([int(g[1:]) % 3 for g in groups])
+    oof = out_of_fold_from_predictions(
+        y, groups, langs, probs, 0.5, folds, ["en"], rules, complete=frozenset(groups)
+    )
+    assert oof.scheme == "cross-fitted" and len(oof.parameters) == 3
+    # Fold 0 holds d0, d3, d6: its parameters come from the other six documents only.
+    assert oof.parameters[0]["model"]["n_documents"] == 5  # d8 (French) is scored by the rules
+    assert oof.parameters[0]["rules"]["n_documents"] == 6
+    fr = np.asarray(langs) == "fr"
+    assert (oof.probs[fr] == 0.7).all() and oof.decisions[fr].all() and set(oof.sources[fr]) == {"rules"}
+    np.testing.assert_array_equal(oof.decisions[~fr], probs[~fr] >= 0.5)
