@@ -31,12 +31,18 @@ class ScoreConfig(BaseModel):
         description="How p(l1 or l2) is formed from per-label probabilities: 'max' (the codebook's default "
         "where the model gives no union probability) or 'noisy_or' (1 - prod(1 - p), assumes independence).",
     )
-    basis: Literal["probabilities", "decisions"] = Field(
-        "probabilities",
-        description="What N(l) sums: the calibrated probabilities (the codebook's definition) or the 0/1 decisions "
-        "at the tuned thresholds. Probabilities are calibrated to the training corpus, where front-line "
-        "professionals are rare (1% of passages), so on documents full of them they under-count; decisions do not "
-        "shrink towards the training base rate but carry the classifier's errors at full weight.",
+    basis: Literal["probabilities", "decisions", "acc", "pacc", "sld"] = Field(
+        "pacc",
+        description="How N(l), a document's number of passages with label l (or a union of labels), is estimated. "
+        "'probabilities' sums calibrated probabilities (the codebook's literal definition): calibrated to the "
+        "training corpus's base rates, it pulls every document toward them. 'decisions' counts the decisions at "
+        "the tuned thresholds, carrying the classifier's errors at full weight. The quantification methods correct "
+        "the counts with the classifier's grouped out-of-fold error rates (saved with the model): 'acc' adjusted "
+        "classify-and-count, 'pacc' its probabilistic form, 'sld' EM re-estimation of the prior "
+        "(Saerens-Latinne-Decaestecker). The intervals of 'acc' and 'pacc' carry the rates' spread across "
+        "documents as well as the sampling of passages; the others resample passages only. A model without those rates falls back to 'decisions', and the "
+        "count_method column says so. The default was chosen on grouped cross-validation against "
+        "complete-document gold (`cocreation evaluate --documents`; see the model card).",
     )
     blind_spot_high: float = Field(
         0.67, ge=0, le=1, description="A blind-spot score at or above this counts as high for the risk flags."
@@ -49,7 +55,8 @@ class ScoreConfig(BaseModel):
         500,
         ge=0,
         le=100_000,
-        description="Bootstrap draws (over the document's passages) per interval; 0 = none.",
+        description="Bootstrap draws per interval (passages resampled; with 'acc' or 'pacc', the classifier's "
+        "error rates drawn from their spread across documents too); 0 = none.",
     )
     ci: float = Field(0.9, gt=0, lt=1, description="Coverage of the bootstrap intervals.")
     seed: int = Field(0, description="Seed of the bootstrap; with the doc_id it fixes each document's draws.")

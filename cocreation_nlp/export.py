@@ -2,7 +2,8 @@
 
 ``passages.csv`` (one row per passage, a probability and a decision column
 per label), ``documents.csv`` (one row per document, every score with its
-interval, the reason where undefined, the counts behind each ratio),
+interval, the reason where undefined, the counts behind each ratio and how
+they were estimated),
 ``evidence.csv`` (the passages that drive each score), ``errors.csv`` and,
 on request, Parquet copies.
 """
@@ -60,6 +61,7 @@ DOCUMENT_COLUMNS: tuple[str, ...] = (
     "n_individual_or_collective_or_cocreation",
     "n_individual_or_collective_or_cocreation_or_consultation",
     "n_consultation_or_cocreation",
+    "count_method",
     "content_sha256",
     "model_id",
 )
@@ -132,6 +134,7 @@ def document_row(record: Mapping, extra: Sequence[str] = ()) -> dict:
     for key, value in s["counts"].items():
         if key in DOCUMENT_COLUMNS:
             row[key] = value
+    row["count_method"] = s.get("count_method", "probabilities")
     row["content_sha256"] = record["content_sha256"]
     row["model_id"] = record["model_id"]
     return row

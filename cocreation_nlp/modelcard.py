@@ -21,6 +21,43 @@ def _metrics_table(metrics: dict, baseline: dict | None = None) -> str:
     return head + "\n".join(rows) + "\n" + macro + "\n"
 
 
+def _document_scores_section(meta: dict) -> list[str]:
+    """Quantification rates and the document-level validity table (``cocreation evaluate --documents --record``)."""
+    from .validity import validity_markdown
+
+    q = meta.get("quantification")
+    v = meta.get("document_validity")
+    if not q and not v:
+        return []
+    lines = ["", "## Document scores", ""]
+    if q and q.get("model"):
+        m = q["model"]
+        lines += [
+            "Document counts are estimated by quantification (the `basis` setting): the classifier's grouped "
+            f"out-of-fold rates on {m['n_passages']} passages from {m['n_documents']} documents are saved in "
+            '`meta.json["quantification"]` (`model`: passages in the model\'s languages; `rules`: the rule '
+            "fallback). Rates pooled over passages; sd across documents (random effects) in brackets.",
+            "",
+            "| count | positives | tpr | fpr | mean p (positives) | mean p (negatives) |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
+        for name, r in m["variables"].items():
+
+            def f(x: dict) -> str:
+                return f"{x['mean']:.3f} ({x['between_doc_var'] ** 0.5:.3f})"
+
+            lines.append(
+                f"| {name} | {r['n_positive']} | {f(r['tpr'])} | {f(r['fpr'])} "
+                f"| {f(r['mean_prob_positive']['max'])} | {f(r['mean_prob_negative']['max'])} |"
+            )
+    if v:
+        lines += [
+            "",
+            validity_markdown(v, title="Validity against complete-document gold").replace("# ", "### ", 1),
+        ]
+    return lines
+
+
 def render_model_card(meta: dict) -> str:
     """Render a model card (SetFit's sections, cut down) from a model's meta.json."""
     tr = meta.get("training", {})
@@ -67,6 +104,7 @@ def render_model_card(meta: dict) -> str:
             + ", ".join(f"{k} {v.get('brier', float('nan')):.3f}" for k, v in cv["labels"].items())
             + ".",
         ]
+    lines += _document_scores_section(meta)
     extra = meta.get("comparison")
     if extra:
         lines += ["", "### Embedder comparison (same grouped folds)", "", extra]

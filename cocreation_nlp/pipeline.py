@@ -30,12 +30,13 @@ from .atomic import atomic_path
 from .codebook import load_codebook
 from .config import RunConfig
 from .ingest import Source, discover, file_sha256, read_one
+from .quantify import estimator_for, passage_sources
 from .score import score_document
 from .segment import segment_document
 from .types import ParseFailure
 
 log = logging.getLogger(__name__)
-CACHE_SCHEMA = 1
+CACHE_SCHEMA = 2  # 2: document records carry count_method; the key covers the quantification parameters
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +57,21 @@ def load_classifier(model: str):  # noqa: ANN201 - a PassageClassifier
     from .model import load_model
 
     return load_model(Path(model))
+
+
+def quantification_digest(model: str) -> str:
+    """A hash of the model's quantification parameters (meta.json only): they change counts, not the model id."""
+    if model != "rules" and (Path(model) / "meta.json").exists():
+        from .model import read_meta
+
+        meta = read_meta(Path(model))
+        if (
+            meta.get("kind") == "cascade"
+        ):  # the cascade counts with its secondary's rates (quantify.estimator_for)
+            meta = read_meta(Path(model) / meta["secondary"])
+        q = meta.get("quantification")
+        return hashlib.sha256(json.dumps(q, sort_keys=True).encode()).hexdigest()[:12] if q else "none"
+    return "none"
 
 
 def model_id_of(model: str) -> str:
@@ -87,8 +103,15 @@ def process_source(source: Source, job: ScoreJob) -> dict:
     passages = segment_document(doc, max_words=job.config.max_words)
     clf = load_classifier(job.model)
     preds = clf.predict_texts([p.text for p in passages], [p.language for p in passages])
-    basis = preds.probs if job.config.score.basis == "probabilities" else preds.decisions.astype(float)
-    scores = score_document(doc.doc_id, basis, job.config.score, in_scope=preds.in_scope)
+    scores = score_document(
+        doc.doc_id,
+        preds.probs,
+        job.config.score,
+        in_scope=preds.in_scope,
+        decisions=preds.decisions,
+        sources=passage_sources(preds.reasons, len(passages)),
+        estimator=estimator_for(clf, job.config.score.basis, job.config.score.union),
+    )
     rows = []
     for i, p in enumerate(passages):
         row = {
@@ -232,7 +255,7 @@ def run_score(
             sha = file_sha256(src.path)
         except OSError:
             sha = "unreadable"
-        key = _cache_key(src, sha, model_id, job)
+        key = _cache_key(src, sha, f"{model_id}|{quantification_digest(model)}", job)
         keys[src.doc_id] = key
         if sha != "unreadable" and _cache_file(out_dir, key).exists():
             summary.n_cached += 1
@@ -325,6 +348,15 @@ def run_score(
     return summary
 
 
+def _validity_of(model: str) -> dict | None:
+    """The model's recorded document-level validity (``cocreation evaluate --documents --record``), if any."""
+    if model == "rules" or not (Path(model) / "meta.json").exists():
+        return None
+    from .model import read_meta
+
+    return read_meta(Path(model)).get("document_validity")
+
+
 def _previous_run(out_dir: Path) -> dict | None:
     try:
         return json.loads((out_dir / "run.json").read_text(encoding="utf-8"))
@@ -358,6 +390,8 @@ def _run_record(
         "settings": job.config.model_dump(),
         "settings_digest": job.config.digest(),
         "union_probability": job.config.score.union,
+        "count_method": job.config.score.basis,
+        "document_validity": _validity_of(job.model),
         "execution": {"scheduler": scheduler or "local", "workers": None if scheduler else n_workers},
         "counts": {
             "documents": summary.n_documents,

@@ -1,14 +1,22 @@
 """Stage 4: document blind-spot scores, exactly as the codebook defines them.
 
-For a document with passage probabilities ``p_i(l)``, ``N(l) = sum_i p_i(l)``
-and for a union of labels ``N(l1 or l2) = sum_i p_i(l1 or l2)``, where the
-union probability is ``max`` (the codebook's default where the model gives
-none) or noisy-OR, as configured and recorded in the run record.
+Every score is a ratio of counts *N(l)*: the number of the document's
+passages with label *l*, or with any label of a union. Given gold labels (or
+any matrix to be summed as it is), ``N(l) = sum_i p_i(l)`` and
+``N(l1 or l2) = sum_i p_i(l1 or l2)``, the union probability being ``max``
+(the codebook's default where the model gives none) or noisy-OR, as
+configured. Given a classifier's predictions, the counts are estimated by a
+:class:`~cocreation_nlp.quantify.CountEstimator` (the ``basis`` setting:
+summed probabilities, counted decisions, or a quantification method that
+corrects them with the classifier's out-of-fold error rates); the formulas
+stay the codebook's, only the counts change.
 
-A ratio whose denominator is below ``min_denominator`` expected passages is
-undefined: an empty value with a reason, never an invented 0 or 1. Each score
-has a bootstrap interval over the document's passages (seeded per document,
-so runs are reproducible) and the passages that drive it as evidence.
+A ratio whose denominator is below ``min_denominator`` passages is undefined:
+an empty value with a reason, never an invented 0 or 1. The rule is applied to
+estimated counts exactly as to hand-labelled ones. Each score has a bootstrap
+interval (seeded per document, so runs are reproducible) over the document's
+passages and, for ``acc`` and ``pacc``, over the classifier's error rates
+too; and the passages that drive it as evidence.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ import numpy as np
 
 from .codebook import LABELS
 from .config import ScoreConfig
+from .quantify import VARIABLES, CountEstimator, variable_name
 
 SCORES: tuple[str, ...] = (
     "participation",
@@ -72,6 +81,7 @@ class DocumentScores:
     flags: dict[str, bool | None]
     counts: dict[str, float]
     evidence: list[Evidence] = field(default_factory=list)
+    count_method: str = "probabilities"
 
 
 def union_prob(probs: np.ndarray, labels: Sequence[str], method: str = "max") -> np.ndarray:
@@ -90,26 +100,31 @@ def union_prob(probs: np.ndarray, labels: Sequence[str], method: str = "max") ->
     return cols.max(axis=1)
 
 
-def _ratio(num: float, den: float, kind: str, min_den: float) -> float | None:
-    if den < min_den:
-        return None
-    r = num / den
-    if kind == "blind":
-        return 1.0 - min(1.0, r)
-    if kind == "coverage":
-        return min(1.0, r)
-    return r
+_VAR_INDEX = {labels: j for j, labels in enumerate(VARIABLES.values())}
 
 
-def _values(probs: np.ndarray, cfg: ScoreConfig) -> dict[str, float | None]:
-    """The six scores of one (possibly resampled) probability matrix."""
-    out: dict[str, float | None] = {}
-    n = probs.shape[0]
+def _values_from_counts(counts: np.ndarray, n: int, cfg: ScoreConfig) -> dict[str, np.ndarray]:
+    """The six scores from counts in :data:`VARIABLES` order: ``(V,)`` gives 0-d arrays, ``(B, V)`` gives ``(B,)``.
+
+    NaN marks an undefined ratio (denominator below the minimum).
+    """
+    out: dict[str, np.ndarray] = {}
     for name, (num_l, den_l, kind) in DEFINITIONS.items():
-        num = float(union_prob(probs, num_l, cfg.union).sum())
-        den = float(n) if den_l is None else float(union_prob(probs, den_l, cfg.union).sum())
-        out[name] = _ratio(num, den, kind, cfg.min_denominator)
+        num = counts[..., _VAR_INDEX[num_l]]
+        den = np.full(num.shape, float(n)) if den_l is None else counts[..., _VAR_INDEX[den_l]]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = num / den
+        if kind == "blind":
+            r = 1.0 - np.minimum(1.0, r)
+        elif kind == "coverage":
+            r = np.minimum(1.0, r)
+        out[name] = np.where(den < cfg.min_denominator, np.nan, r)
     return out
+
+
+def _as_value(x: np.ndarray) -> float | None:
+    v = float(x)
+    return None if v != v else v
 
 
 def _reason(name: str, den: float, cfg: ScoreConfig) -> str:
@@ -136,9 +151,16 @@ def _flags(values: dict[str, float | None], cfg: ScoreConfig) -> dict[str, bool 
 
 
 def score_document(
-    doc_id: str, probs: np.ndarray, cfg: ScoreConfig | None = None, *, in_scope: Sequence[bool] | None = None
+    doc_id: str,
+    probs: np.ndarray,
+    cfg: ScoreConfig | None = None,
+    *,
+    in_scope: Sequence[bool] | None = None,
+    decisions: np.ndarray | None = None,
+    sources: Sequence[str] | None = None,
+    estimator: CountEstimator | None = None,
 ) -> DocumentScores:
-    """Compute every codebook score of one document from its passage probabilities.
+    """Compute every codebook score of one document from its passages' labels or predictions.
 
     Args:
         doc_id: The document's id (seeds its bootstrap).
@@ -146,7 +168,13 @@ def score_document(
             labels are probabilities of 0 and 1.
         cfg: Score settings.
         in_scope: Passages the model could score; the others (a language
-            outside the model's scope) are left out of every count.
+            outside the model's scope, with no rule lexicon) are left out of every count.
+        decisions: ``(n_passages, 7)`` decisions at the model's thresholds
+            (needed by the ``decisions`` and ``acc`` estimators; default ``probs >= 0.5``).
+        sources: Per passage, ``model`` or ``rules`` (the rule fallback), so
+            that each part is counted with its own error rates.
+        estimator: How the counts are estimated. ``None`` sums ``probs`` as
+            given: the codebook's definition, right for gold labels.
 
     Example:
         >>> p = np.zeros((4, 7)); p[:, 0] = 1.0          # four passages about individual citizens
@@ -157,48 +185,46 @@ def score_document(
     cfg = cfg or ScoreConfig()
     probs = np.asarray(probs, dtype=float)
     n_total = probs.shape[0]
+    dec = probs >= 0.5 if decisions is None else np.asarray(decisions, dtype=bool)
+    src = np.asarray(["model"] * n_total if sources is None else list(sources), dtype=object)
+    est = estimator if estimator is not None else CountEstimator("probabilities", cfg.union)
     if in_scope is not None:
         mask = np.asarray(in_scope, dtype=bool)
-        probs = probs[mask]
+        probs, dec, src = probs[mask], dec[mask], src[mask]
         index_map = np.flatnonzero(mask)
     else:
         index_map = np.arange(n_total)
     n = probs.shape[0]
-    values = _values(probs, cfg) if n else dict.fromkeys(SCORES)
-    counts: dict[str, float] = {
-        f"n_{label}": float(probs[:, _L[label]].sum()) if n else 0.0 for label in LABELS
-    }
+    sources_present = sorted(set(src.tolist()))
+    count_vec = est.counts(probs, dec, src) if n else np.zeros(len(VARIABLES))
+    values = (
+        {k: _as_value(v) for k, v in _values_from_counts(count_vec, n, cfg).items()}
+        if n
+        else dict.fromkeys(SCORES)
+    )
+    counts: dict[str, float] = {f"n_{name}": float(c) for name, c in zip(VARIABLES, count_vec, strict=True)}
     reasons: dict[str, str] = {}
-    for name, (num_l, den_l, _) in DEFINITIONS.items():
-        if den_l is not None and len(den_l) > 1:
-            counts["n_" + "_or_".join(den_l)] = float(union_prob(probs, den_l, cfg.union).sum()) if n else 0.0
-        if len(num_l) > 1:
-            counts["n_" + "_or_".join(num_l)] = float(union_prob(probs, num_l, cfg.union).sum()) if n else 0.0
+    for name, (_, den_l, _) in DEFINITIONS.items():
         if values[name] is None:
             if n == 0:
                 reasons[name] = (
                     "undefined: no passage in the model's scope" if n_total else "undefined: no passages"
                 )
             else:
-                den = float(n) if den_l is None else float(union_prob(probs, den_l, cfg.union).sum())
+                den = float(n) if den_l is None else counts["n_" + variable_name(den_l)]
                 reasons[name] = _reason(name, den, cfg)
     low: dict[str, float | None] = dict.fromkeys(SCORES)
     high: dict[str, float | None] = dict.fromkeys(SCORES)
     if cfg.n_bootstrap and n >= 2:
         rng = np.random.default_rng(_doc_seed(doc_id, cfg.seed))
-        draws: dict[str, list[float]] = {s: [] for s in SCORES}
-        for _ in range(cfg.n_bootstrap):
-            sample = probs[rng.integers(0, n, size=n)]
-            for name, v in _values(sample, cfg).items():
-                if v is not None:
-                    draws[name].append(v)
+        draws = _values_from_counts(est.count_draws(probs, dec, src, cfg.n_bootstrap, rng), n, cfg)
         alpha = (1 - cfg.ci) / 2
         for name in SCORES:
             # An interval is reported only where the score itself is defined and
             # most resamples define it too; otherwise it would describe a
             # different population of documents.
-            if values[name] is not None and len(draws[name]) >= 0.5 * cfg.n_bootstrap:
-                arr = np.asarray(draws[name])
+            arr = draws[name][~np.isnan(draws[name])]
+            if values[name] is not None and len(arr) >= 0.5 * cfg.n_bootstrap:
                 low[name] = float(np.quantile(arr, alpha))
                 high[name] = float(np.quantile(arr, 1 - alpha))
     evidence: list[Evidence] = []
@@ -225,4 +251,5 @@ def score_document(
         flags=_flags(values, cfg),
         counts=counts,
         evidence=evidence,
+        count_method=est.describe(sources_present) if estimator is not None else "probabilities",
     )

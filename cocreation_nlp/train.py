@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .annotations import LabelledSet
-from .classify import match_rules
+from .classify import RuleClassifier, match_rules
 from .codebook import LABELS, load_codebook
 from .model import (
     META_SCHEMA_VERSION,
@@ -33,6 +33,7 @@ from .model import (
     save_single,
     slim_tfidf,
 )
+from .quantify import model_quantification
 from .rules import RuleMatcher, rule_probabilities
 
 log = logging.getLogger(__name__)
@@ -262,12 +263,22 @@ def train(
         raise AnnotationError(f"only {len(data)} labelled passages: at least 20 are needed to train")
     X = features if features is not None else featurize(data.texts, data.languages, cfg.embedder)
     groups = np.asarray(data.doc_ids)
-    probs, decisions, _ = cross_validate(X, data.y, groups, cfg, data.texts)
+    probs, decisions, oof_thresholds = cross_validate(X, data.y, groups, cfg, data.texts)
     cv = label_metrics(data.y, decisions, probs)
     vec = slim_tfidf(make_tfidf().fit(data.texts)) if cfg.tfidf else None
     head, info = fit_head(combine(X, data.texts, vec), data.y, groups, cfg)
     head.tfidf = vec
     embedder = get_embedder(cfg.embedder)
+    model_languages = list(embedder.languages) if "und" not in embedder.languages else ["und"]
+    quantification = model_quantification(
+        data.y,
+        probs,
+        oof_thresholds,
+        groups,
+        data.languages,
+        model_languages,
+        RuleClassifier().predict_texts(data.texts, data.languages).probs,
+    )
     codebook = load_codebook()
     data_sha = data.fingerprint()
     material = json.dumps(
@@ -292,7 +303,7 @@ def train(
         "rules": {"lexicon_version": RuleMatcher("en").lexicon_version},
         "created_at": now.isoformat(timespec="seconds"),
         "embedder": embedder.describe(),
-        "languages": list(embedder.languages) if "und" not in embedder.languages else ["und"],
+        "languages": model_languages,
         "out_of_scope": "rules",
         "feature_layout": {
             "embedding_dim": int(embedder.dim),
@@ -318,6 +329,7 @@ def train(
             "n_stale_records": len(data.stale),
         },
         "metrics": {"cross_validated": cv, "rules_baseline": rules_baseline(data)},
+        "quantification": quantification,
         "versions": library_versions(),
     }
     return TrainResult(head, meta, probs, decisions, time.perf_counter() - t0)

@@ -1,6 +1,8 @@
 """Known answers: the sample corpus was written so that its blind spots are known (corpora/sample/expected.csv).
 
-These run the default configuration end to end (`cocreation score corpora/sample`), as the README's main job does.
+These run the default configuration end to end (`cocreation score corpora/sample`), as the README's main job does:
+the shipped model, and document counts estimated by the default count method (PACC, chosen on grouped
+cross-validation against complete-document gold; see the model card).
 """
 
 from __future__ import annotations
@@ -38,16 +40,16 @@ def test_known_professional_blind_spot_high_where_professionals_never_appear(
     docs = _docs(groups, "professional-blind-spot")
     assert len(docs) >= 3
     values = scored.loc[docs, "professional_blind_spot"]
-    assert (values >= 0.75).all(), values.to_dict()
+    assert (values >= 0.8).all(), values.to_dict()
 
 
 def test_known_balanced_documents_score_low_on_both_blind_spots(scored: pd.DataFrame, groups: dict) -> None:
     # Probabilities calibrated on a corpus where professionals are rare (1% of passages) under-count them
-    # on documents full of them: "low" is below the midpoint, and below every neglecting document.
+    # on documents full of them; the adjusted counts correct that.
     docs = _docs(groups, "balanced")
     assert len(docs) >= 3
     prof = scored.loc[docs, "professional_blind_spot"]
-    assert (prof <= 0.5).all(), prof.to_dict()
+    assert (prof <= 0.25).all(), prof.to_dict()
     for score, group in (
         ("professional_blind_spot", "professional-blind-spot"),
         ("collective_blind_spot", "collective-blind-spot"),
@@ -61,7 +63,35 @@ def test_known_collective_blind_spot_high_where_no_organisations(scored: pd.Data
     docs = _docs(groups, "collective-blind-spot")
     assert len(docs) >= 3
     values = scored.loc[docs, "collective_blind_spot"]
-    assert (values >= 0.75).all(), values.to_dict()
+    assert (values >= 0.8).all(), values.to_dict()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="classifier limit, not a counting one: on the balanced documents the shipped model decides `collective` "
+    "for 6-10 passages where the author labelled 10-16 and `individual` for 13-21 where there are 7-11; "
+    "no correction by corpus-wide error rates brings 0.58-0.73 down to 0.25 (issue 13; a better model, issue 12)",
+)
+def test_known_balanced_documents_collective_blind_spot_low(scored: pd.DataFrame, groups: dict) -> None:
+    docs = _docs(groups, "balanced")
+    values = scored.loc[docs, "collective_blind_spot"]
+    assert (values <= 0.25).all(), values.to_dict()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="classifier limit, not a counting one: on documents written around co-creation the shipped model "
+    "decides `consultation` for 12-17 passages where the author labelled 1-3, and misses most `cocreation` "
+    "passages; their consultation_share stays at 0.6-1.0 (issue 13; a better model, issue 12)",
+)
+def test_known_cocreation_documents_have_low_consultation_share(
+    scored: pd.DataFrame, sample_dir: Path
+) -> None:
+    expected = pd.read_csv(sample_dir / "expected.csv").set_index("doc_id")
+    docs = expected[(expected["consultation_share_band"] == "low") & (expected["language"] == "en")].index
+    assert len(docs) >= 3
+    values = scored.loc[docs, "consultation_share"]
+    assert (values <= 0.5).all(), values.to_dict()
 
 
 def test_known_blind_spot_ranking_separates_groups(scored: pd.DataFrame, groups: dict) -> None:
@@ -100,6 +130,18 @@ def test_known_consultation_only_document_has_high_consultation_share(
 ) -> None:
     (doc,) = _docs(groups, "consultation-only")
     assert scored.loc[doc, "consultation_share"] >= 0.8
+
+
+def test_known_scores_say_how_counts_were_estimated(scored: pd.DataFrame) -> None:
+    assert set(scored["count_method"]) == {"pacc"}
+    # Intervals carry the classifier's error rates: every defined blind spot has one, and it contains the value.
+    for score in ("professional_blind_spot", "collective_blind_spot"):
+        defined = scored[scored[score].notna()]
+        assert defined[f"{score}_low"].notna().all()
+        assert (
+            (defined[f"{score}_low"] <= defined[score] + 1e-9)
+            & (defined[score] <= defined[f"{score}_high"] + 1e-9)
+        ).all()
 
 
 def test_known_french_document_flagged_outside_model_scope(scored: pd.DataFrame, groups: dict) -> None:

@@ -94,6 +94,46 @@ def _ranking_chart(rows, name: str) -> str:  # noqa: ANN001 - DataFrame
     return _png(fig)
 
 
+def _validity(run: dict, docs) -> dict:  # noqa: ANN001 - DataFrame
+    """The short "how far to trust each score" section, from the model's latest document-level evaluation."""
+    method = run.get("count_method") or run.get("settings", {}).get("score", {}).get("basis", "probabilities")
+    used = sorted(set(docs["count_method"].dropna().astype(str))) if "count_method" in docs else [method]
+    v = run.get("document_validity")
+    out: dict = {"method": method, "used": ", ".join(used), "available": False}
+    if not v or method not in v.get("summary", {}):
+        return out
+    rows = []
+    for name in ("overall", *SCORES):
+        r = v["summary"][method][name]
+        rows.append(
+            {
+                "score": "all scores" if name == "overall" else name,
+                "mae": _fmt(r.get("mae")),
+                "within": _pct(r.get("within_0.10")),
+                "coverage": _pct(r.get("coverage")),
+                "undefined": _pct(r.get("undefined_agreement")),
+            }
+        )
+    out.update(
+        available=True,
+        rows=rows,
+        n_documents=v.get("n_documents"),
+        n_passages=v.get("n_passages"),
+        evaluated=str(v.get("evaluated_at", ""))[:10],
+        scheme=v.get("scheme", ""),
+        chosen=v.get("chosen", ""),
+    )
+    return out
+
+
+def _pct(v: object) -> str:
+    try:
+        f = float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return ""
+    return "" if f != f else f"{100 * f:.0f}%"
+
+
 def build_report(run_dir: Path) -> str:
     """Render the HTML report of a score run folder.
 
@@ -233,6 +273,7 @@ def build_report(run_dir: Path) -> str:
             "codebook_version",
             "settings",
             "union_probability",
+            "count_method",
             "execution",
             "counts",
             "versions",
@@ -247,6 +288,7 @@ def build_report(run_dir: Path) -> str:
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         ci_pct=int(round(100 * run.get("settings", {}).get("score", {}).get("ci", 0.9))),
         dist_png=_distribution_chart(docs),
+        validity=_validity(run, docs),
         score_stats=score_stats,
         rankings=rankings,
         documents=documents,
