@@ -264,3 +264,53 @@ def test_cascade_rescoring_uses_secondary_near_thresholds(trained: Path, tmp_pat
         save_cascade(tmp_path / "bad", trained, trained, band=0.7)
     with pytest.raises(ModelLoadError, match="not from another cascade"):
         save_cascade(tmp_path / "bad2", tmp_path / "c", trained)
+
+
+def test_model_warns_only_about_libraries_it_uses(trained: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from cocreation_nlp.model import used_libraries
+
+    drift = tmp_path / "drift"
+    shutil.copytree(trained, drift)
+    meta = json.loads((drift / "meta.json").read_text())
+    assert "sentence-transformers" not in used_libraries(meta)  # the static embedder never loads it
+    meta["versions"]["sentence-transformers"] = "0.0.1"
+    meta["versions"]["torch"] = "0.0.1"
+    (drift / "meta.json").write_text(json.dumps(meta))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_model(drift)  # no warning: neither library is used by this model
+    meta["versions"]["model2vec"] = "0.0.1"
+    (drift / "meta.json").write_text(json.dumps(meta))
+    with pytest.warns(UserWarning, match="model2vec 0.0.1") as caught:
+        load_model(drift)
+    assert len(caught) == 1 and "sentence-transformers" not in str(caught[0].message)
+
+
+def test_model_loading_dispatches_on_kind(trained: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from cocreation_nlp.model import LOADERS, SingleModel, load_classifier, model_id_of
+
+    assert isinstance(load_classifier(str(trained)), SingleModel)
+    assert model_id_of(str(trained)) == json.loads((trained / "meta.json").read_text())["model_id"]
+    odd = tmp_path / "odd"
+    shutil.copytree(trained, odd)
+    meta = json.loads((odd / "meta.json").read_text())
+    meta["kind"] = "crystal-ball"
+    (odd / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelLoadError, match="unknown model kind 'crystal-ball'"):
+        load_model(odd)
+    assert set(LOADERS) >= {"single", "cascade"}
+
+
+def test_model_default_is_the_shipped_folder_and_never_silently_rules(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from cocreation_nlp import model as model_module
+
+    assert Path(model_module.default_model()).name == "default"
+    monkeypatch.setattr(model_module, "default_model_dir", lambda: tmp_path / "missing")
+    with pytest.raises(ModelLoadError, match="default model is missing"):
+        model_module.default_model()
