@@ -100,9 +100,17 @@ def serve(
 
     Example: cocreation annotate serve project.db --reviewer maria --overlap 0.25
     """
-    import uvicorn
+    try:
+        import uvicorn
 
-    from .app import LOOPBACK_HOSTS, create_app
+        from .app import LOOPBACK_HOSTS, create_app
+    except ImportError as err:
+        raise _fail(
+            CocreationError(
+                f"The annotation web app needs its server libraries ({err.name} is missing): "
+                "install them with `pip install 'cocreation_nlp[annotate]'`."
+            )
+        ) from err
 
     loopback = host in LOOPBACK_HOSTS or host.startswith("127.")
     if not loopback and not token and not allow_no_token:
