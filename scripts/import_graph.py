@@ -50,7 +50,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     ("stages", ("ingest", "segment", "classify")),
     ("learned models", ("model",)),
-    ("scored records", ("scored", "annotate.records")),
+    ("scored records", ("scored", "annotate.provenance", "annotate.records")),
     ("storage and tables", ("cache", "export", "annotations")),
     (
         "commands (library side)",
