@@ -59,7 +59,9 @@ def test_api_classify_texts_one_string_or_many() -> None:
     assert many[1].in_scope and "individual" in many[1].applied
     # fr_FR is French (one language-code rule everywhere), matched by the French lexicon.
     assert many[2].in_scope and many[2].evidence == {"collective": ("associations",)}
-    assert cc.classify_texts(texts[2], model="rules", languages=["tlh"])[0].reason.startswith("no rule lexicon")
+    assert cc.classify_texts(texts[2], model="rules", languages=["tlh"])[0].reason.startswith(
+        "no rule lexicon"
+    )
 
 
 def test_api_classify_texts_with_the_default_model_marks_out_of_scope_languages() -> None:
