@@ -19,6 +19,7 @@ the tables on disk when their checksums match ``run.json``.
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import os
 import time
@@ -328,8 +329,6 @@ def _run_on_dask(
 
 
 def _previous_run(out_dir: Path) -> dict | None:
-    import json
-
     try:
         return json.loads((out_dir / "run.json").read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
