@@ -64,17 +64,27 @@ def _names(value: Any) -> list[str]:
 class Setting:
     """A project setting: its name, default, the help text shown in the app and CLI, and its validator.
 
-    ``validate`` returns the clean value or raises :class:`~cocreation_nlp.errors.AnnotationError`.
+    ``validate`` returns the clean value (it accepts the strings a web form
+    sends) or raises :class:`~cocreation_nlp.errors.AnnotationError`;
+    ``choices`` lists the allowed values where there is a fixed set (the app
+    shows a menu).
     """
 
     name: str
     default: Any
     help: str
     validate: Callable[[Any], Any]
+    choices: tuple[str, ...] = ()
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("strategy", "random", "Queue strategy: random, coverage, uncertainty or rare_label.", _strategy),
+    Setting(
+        "strategy",
+        "random",
+        "Queue strategy: random, coverage, uncertainty or rare_label.",
+        _strategy,
+        tuple(sampling.STRATEGIES),
+    ),
     Setting(
         "overlap", 0.2, "Share of passages (0-1) that a second annotator also labels, for agreement.", _share
     ),
