@@ -209,8 +209,7 @@ def slice_corpus(corpus: Path, dest: Path, n: int) -> Path:
 
 def measure(n_docs: int, work: Path, transformer_docs: int) -> dict[str, float]:
     from cocreation_nlp.embed import get_embedder
-    from cocreation_nlp.model import read_meta
-    from cocreation_nlp.pipeline import default_model
+    from cocreation_nlp.model import default_model, read_meta
 
     res: dict[str, float] = {}
     corpus = build_corpus(work / f"corpus-{n_docs}", n_docs)

@@ -1,22 +1,99 @@
-"""Stage 3: passage classifiers behind one small protocol.
+"""Stage 3: passage classifiers behind one small protocol, and the record of one passage's prediction.
 
 A classifier returns, for a batch of passages, per-label probabilities,
 per-label decisions, the rule evidence and whether each passage was inside
-the model's scope (its languages). Rule-only classification needs nothing but
-the lexicon; the learned classifier (``model.py``) adds embeddings and a
-trained head and is loaded from a model folder.
+the model's scope (its languages): a :class:`Predictions` batch, whose
+:meth:`Predictions.records` gives one :class:`PassagePrediction` per passage.
+Rule-only classification needs nothing but the lexicon; the learned
+classifiers (``model.py``) add embeddings and a trained head and are loaded
+from a model folder by :func:`cocreation_nlp.model.load_classifier`.
+
+This module does no file I/O: reading and writing tables of passages is
+``predict.py``'s job.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from .codebook import LABELS
 from .rules import RuleHit, RuleMatcher, rule_probabilities, supported_languages
+from .util import language_code
+
+
+@dataclass(frozen=True, slots=True)
+class PassagePrediction:
+    """What a classifier says about one passage.
+
+    Attributes:
+        probs: Probability per codebook label (in :data:`~cocreation_nlp.codebook.LABELS`
+            order), or ``None`` when the passage got no prediction (empty text, a
+            language the model and the rule lexicons do not cover).
+        decisions: Whether each label applies (the model's tuned thresholds), or ``None``.
+        evidence: Matched rule-lexicon spans per label (only labels with hits).
+        reason: Why there is no prediction, or why it is rule-only; ``""`` otherwise.
+
+    Example:
+        >>> p = PassagePrediction((0.9, 0, 0, 0, 0, 0, 0), (True, False, False, False, False, False, False))
+        >>> p.in_scope, p.applied, p.probability("individual")
+        (True, ('individual',), 0.9)
+        >>> PassagePrediction.from_dict(p.to_dict()) == p
+        True
+    """
+
+    probs: tuple[float, ...] | None
+    decisions: tuple[bool, ...] | None
+    evidence: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        if (self.probs is None) != (self.decisions is None):
+            raise ValueError("PassagePrediction: probs and decisions must both be given or both be None.")
+        for name, values in (("probs", self.probs), ("decisions", self.decisions)):
+            if values is not None and len(values) != len(LABELS):
+                raise ValueError(
+                    f"PassagePrediction: {name} must have one value per label ({len(LABELS)}); got {len(values)}."
+                )
+
+    @property
+    def in_scope(self) -> bool:
+        """Whether the passage has a prediction (model or rule-only)."""
+        return self.probs is not None
+
+    @property
+    def applied(self) -> tuple[str, ...]:
+        """The labels decided to apply, in codebook order."""
+        if self.decisions is None:
+            return ()
+        return tuple(label for label, d in zip(LABELS, self.decisions, strict=True) if d)
+
+    def probability(self, label: str) -> float | None:
+        """The probability of ``label``, or ``None`` without a prediction."""
+        return None if self.probs is None else self.probs[LABELS.index(label)]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (lists for tuples)."""
+        return {
+            "probs": None if self.probs is None else list(self.probs),
+            "decisions": None if self.decisions is None else list(self.decisions),
+            "evidence": {label: list(spans) for label, spans in self.evidence.items()},
+            "reason": self.reason,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PassagePrediction:
+        """The inverse of :meth:`to_dict`."""
+        probs, decisions = data["probs"], data["decisions"]
+        return cls(
+            probs=None if probs is None else tuple(float(x) for x in probs),
+            decisions=None if decisions is None else tuple(bool(x) for x in decisions),
+            evidence={label: tuple(spans) for label, spans in data.get("evidence", {}).items()},
+            reason=str(data.get("reason", "")),
+        )
 
 
 @dataclass(slots=True)
@@ -31,6 +108,21 @@ class Predictions:
     reasons: list[str] = field(default_factory=list)  # why a passage is out of scope ("" when in scope)
     model_id: str = ""
 
+    def records(self) -> list[PassagePrediction]:
+        """One :class:`PassagePrediction` per passage; out-of-scope passages get ``None`` probabilities."""
+        out = []
+        for i in range(len(self.in_scope)):
+            scoped = bool(self.in_scope[i])
+            out.append(
+                PassagePrediction(
+                    probs=tuple(float(x) for x in self.probs[i]) if scoped else None,
+                    decisions=tuple(bool(x) for x in self.decisions[i]) if scoped else None,
+                    evidence={label: tuple(spans) for label, spans in self.evidence[i].items()},
+                    reason=self.reasons[i] if self.reasons else "",
+                )
+            )
+        return out
+
 
 class PassageClassifier(Protocol):
     """What the pipeline needs from a classifier."""
@@ -38,6 +130,10 @@ class PassageClassifier(Protocol):
     labels: tuple[str, ...]
     model_id: str
     languages: tuple[str, ...]
+
+    def covers(self, language: str) -> bool:
+        """Whether passages in ``language`` are inside the classifier's scope."""
+        ...
 
     def predict_texts(self, texts: Sequence[str], languages: Sequence[str]) -> Predictions:
         """Classify passage texts; ``languages`` gives each passage's language code."""
@@ -55,7 +151,7 @@ def match_rules(texts: Sequence[str], languages: Sequence[str]) -> list[dict[str
     out: list[dict[str, list[RuleHit]] | None] = [None] * len(texts)
     by_lang: dict[str, list[int]] = {}
     for i, lang in enumerate(languages):
-        base = (lang or "und").split("-")[0].lower()
+        base = language_code(lang)
         if base in supported:
             by_lang.setdefault(base, []).append(i)
     for lang, idx in by_lang.items():
@@ -79,6 +175,10 @@ class RuleClassifier:
         self.languages = supported_languages()
         self.model_id = "rules-" + RuleMatcher("en").lexicon_version
 
+    def covers(self, language: str) -> bool:
+        """Whether a rule lexicon exists for ``language`` (``en_GB`` counts as ``en``)."""
+        return language_code(language) in self.languages
+
     def predict_texts(self, texts: Sequence[str], languages: Sequence[str]) -> Predictions:
         """Classify ``texts`` with the lexicon of each passage's language."""
         all_hits = match_rules(texts, languages)
@@ -99,107 +199,3 @@ class RuleClassifier:
             reasons.append("")
         decisions = probs >= self.threshold
         return Predictions(self.labels, probs, decisions, evidence, in_scope, reasons, self.model_id)
-
-
-def classify_table(
-    input_path,
-    output_path,
-    *,
-    model: str | None = None,
-    text_column: str = "text",
-    language_column: str = "language",
-    batch_size: int = 512,
-) -> dict:  # noqa: ANN001
-    """Classify the passages of a CSV or JSONL file; write every input column plus predictions.
-
-    For each label L the output has ``L_prob`` (0-1) and ``L`` (0/1, the
-    tuned decision), then ``evidence`` (rule hits, JSON) and
-    ``prediction_note`` (why a row has no or a rule-only prediction). Empty
-    or non-text rows get an empty prediction with a reason; they never stop
-    the file. Rows are processed in batches and written atomically.
-
-    Returns:
-        Counts: rows, predicted, empty, rule_only.
-    """
-    import json
-    from pathlib import Path
-
-    import pandas as pd
-
-    from .atomic import atomic_path
-    from .errors import InputError
-    from .ingest import detect_language
-    from .pipeline import default_model, load_classifier
-
-    src = Path(input_path)
-    if not src.exists():
-        raise InputError(str(src), "file not found", kind="missing")
-    suffix = src.suffix.lower()
-    try:
-        if suffix in (".jsonl", ".ndjson"):
-            df = pd.read_json(src, lines=True, dtype=False)
-        elif suffix == ".csv":
-            df = pd.read_csv(src, dtype=str, keep_default_na=False)
-        else:
-            raise InputError(
-                str(src),
-                f"unsupported input {suffix or '(no extension)'}: give a .csv or .jsonl file",
-                kind="unsupported",
-            )
-    except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as err:
-        raise InputError(str(src), f"cannot read the table: {err}", kind="bad-table") from err
-    if text_column not in df.columns:
-        raise InputError(
-            str(src),
-            f"no column {text_column!r}; columns: {', '.join(map(str, df.columns))}. Use --text-column.",
-            kind="bad-column",
-        )
-    clf = load_classifier(model or default_model())
-    raw = df[text_column].tolist()
-    texts = [t if isinstance(t, str) else "" for t in raw]
-    notes = [
-        ""
-        if isinstance(t, str) and t.strip()
-        else (
-            "empty text"
-            if isinstance(t, str) or t is None or (isinstance(t, float) and t != t)
-            else f"not text ({type(t).__name__})"
-        )
-        for t in raw
-    ]
-    if language_column in df.columns:
-        langs = [str(v) if isinstance(v, str) and v else "und" for v in df[language_column].tolist()]
-    else:
-        langs = [detect_language(t) if len(t.split()) >= 5 else "en" for t in texts]
-    probs = np.full((len(df), len(LABELS)), np.nan)
-    decisions = np.full((len(df), len(LABELS)), np.nan)
-    evidence = [""] * len(df)
-    valid = [i for i, n in enumerate(notes) if not n]
-    for start in range(0, len(valid), batch_size):
-        idx = valid[start : start + batch_size]
-        pred = clf.predict_texts([texts[i] for i in idx], [langs[i] for i in idx])
-        for k, i in enumerate(idx):
-            if pred.in_scope[k]:
-                probs[i] = pred.probs[k]
-                decisions[i] = pred.decisions[k]
-            notes[i] = pred.reasons[k] if pred.reasons else ""
-            evidence[i] = json.dumps(pred.evidence[k], ensure_ascii=False) if pred.evidence[k] else ""
-    out = df.copy()
-    for j, label in enumerate(LABELS):
-        out[f"{label}_prob"] = probs[:, j]
-        out[label] = pd.array([None if np.isnan(v) else int(v) for v in decisions[:, j]], dtype="Int64")
-    out["evidence"] = evidence
-    out["prediction_note"] = notes
-    dst = Path(output_path)
-    with atomic_path(dst) as tmp:
-        if dst.suffix.lower() in (".jsonl", ".ndjson"):
-            out.to_json(tmp, orient="records", lines=True, force_ascii=False)
-        else:
-            out.to_csv(tmp, index=False, encoding="utf-8")
-    return {
-        "rows": len(df),
-        "predicted": int((~np.isnan(probs[:, 0])).sum()),
-        "empty": sum(1 for n in notes if n.startswith(("empty", "not text"))),
-        "rule_only": sum(1 for n in notes if n.startswith("rule-only")),
-        "model_id": clf.model_id,
-    }

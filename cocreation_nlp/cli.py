@@ -171,15 +171,12 @@ def score(
         bar.close()
     except CocreationError as err:
         raise _fail(str(err)) from err
-    if summary.n_failed:
-        import csv as _csv
-
-        with (output / "errors.csv").open(encoding="utf-8") as fh:
-            for row in _csv.DictReader(fh):
-                typer.echo(f"Error: {row['source']}: {row['error_type']}: {row['message']}", err=True)
+    for f in summary.failures:
+        typer.echo(f"Error: {f.source}: {f.error_type}: {f.message}", err=True)
     typer.echo(
         f"Scored {summary.n_documents - summary.n_failed}/{summary.n_documents} documents "
-        f"({summary.n_passages} passages; {summary.n_cached} from cache) into {output}/ in {summary.seconds:.1f}s",
+        f"({summary.n_passages} passages; {summary.n_cached} from cache) with model {summary.model_id} "
+        f"({summary.model}) into {output}/ in {summary.seconds:.1f}s",
         err=True,
     )
     if summary.n_failed:
@@ -242,15 +239,15 @@ def classify(
 
     Example: cocreation classify passages.csv -o predictions.csv
     """
-    from .classify import classify_table
+    from .predict import classify_table
 
     try:
         counts = classify_table(input_file, output, model=model, text_column=text_column)
     except CocreationError as err:
         raise _fail(str(err)) from err
     typer.echo(
-        f"Classified {counts['predicted']}/{counts['rows']} rows with {counts['model_id']} into {output}"
-        f" ({counts['empty']} empty or non-text, {counts['rule_only']} rule-only)",
+        f"Classified {counts.predicted}/{counts.rows} rows with {counts.model_id} into {output}"
+        f" ({counts.empty} empty or non-text, {counts.rule_only} rule-only)",
         err=True,
     )
 
@@ -391,7 +388,7 @@ def evaluate(
       cocreation evaluate annotations/gold.jsonl --model models/default -o eval
       cocreation evaluate annotations/pass1.jsonl annotations/adjudicated.jsonl --documents --record -o validity
     """
-    from .pipeline import default_model
+    from .model import default_model
 
     if documents:
         from .validity import record_validity, run_document_validity, write_validity

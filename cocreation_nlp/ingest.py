@@ -18,6 +18,7 @@ from pathlib import Path
 from .errors import EmptyDocumentError, InputError
 from .readers import RawBlock, ReadResult
 from .types import Block, Document, ParseFailure
+from .util import file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -351,15 +352,6 @@ def read_document(
         meta=meta,
         content_sha256=file_sha256(path),
     )
-
-
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file's bytes: the cache key of everything derived from it."""
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def read_documents(

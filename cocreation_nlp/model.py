@@ -10,10 +10,17 @@ A model is a folder::
     README.md   the model card
 
 Loading checks the types skops reports against an allow-list and refuses
-anything else, and warns when library versions differ from those recorded.
-A cascade model holds two single models (``primary``, ``secondary``) and a
-band: the cheap primary scores every passage, the secondary re-scores only
-passages whose probability lies within the band around a threshold.
+anything else, and warns when the versions of the libraries the model
+actually uses differ from those recorded. A cascade model holds two single
+models (``primary``, ``secondary``) and a band: the cheap primary scores every
+passage, the secondary re-scores only passages whose probability lies within
+the band around a threshold.
+
+Choosing and loading a classifier happens here too, in one place:
+:func:`load_classifier` takes ``"rules"`` or a model folder and dispatches on
+``meta.json``'s ``kind`` (:data:`LOADERS`: a new kind of model is one entry),
+:func:`model_id_of` reads a model's id without loading it (for cache keys),
+and :func:`default_model` names the shipped default.
 """
 
 from __future__ import annotations
@@ -22,20 +29,25 @@ import json
 import logging
 import shutil
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from .classify import Predictions, evidence_strings, match_rules
+from ._version import __version__
+from .classify import PassageClassifier, Predictions, RuleClassifier, evidence_strings, match_rules
 from .codebook import LABELS
 from .errors import ModelLoadError, SchemaVersionError, UntrustedModelError
+from .resources import default_model_dir
 from .rules import RULE_FEATURE_NAMES, rule_features, rule_probabilities
+from .util import language_code
 
 log = logging.getLogger(__name__)
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / "default"
 META_SCHEMA_VERSION = 1
+RULES = "rules"
+"""The model name that selects rule-only classification (no model folder)."""
 
 # Every type head.skops may contain. The check reads the archive's own schema,
 # so it covers the types skops trusts by default too, not only the ones it flags.
@@ -83,8 +95,6 @@ def skops_types(file: Path) -> set[str]:
 def library_versions(extra: tuple[str, ...] = ()) -> dict[str, str]:
     """Versions that matter for reproducing a model's predictions, plus any ``extra`` packages."""
     from importlib.metadata import PackageNotFoundError, version
-
-    from . import __version__
 
     out = {"cocreation_nlp": __version__}
     for pkg in (
@@ -186,7 +196,7 @@ class SingleModel:
 
     def covers(self, language: str) -> bool:
         """Whether passages in ``language`` are inside the model's scope."""
-        return "und" in self.languages or (language or "und").split("-")[0].lower() in self.languages
+        return "und" in self.languages or language_code(language) in self.languages
 
     def probabilities(self, texts: Sequence[str], languages: Sequence[str], hits: list) -> np.ndarray:
         """Calibrated probabilities for in-scope passages (no scope handling)."""
@@ -234,10 +244,6 @@ class CascadeModel:
                 [texts[i] for i in redo], [languages[i] for i in redo], [hits[i] for i in redo]
             )
         return probs
-
-    def decide(self, probs: np.ndarray) -> np.ndarray:
-        """Decisions with the thresholds of the model that produced each row (both share labels)."""
-        return probs >= self.secondary.head.thresholds[None, :]
 
     def predict_texts(self, texts: Sequence[str], languages: Sequence[str]) -> Predictions:
         """Classify passages with the cascade."""
@@ -365,15 +371,35 @@ def save_cascade(path: Path, primary: Path, secondary: Path, *, band: float = 0.
     return meta
 
 
-def _check_versions(meta: dict, path: Path) -> None:
+CORE_LIBRARIES: tuple[str, ...] = ("scikit-learn", "skops", "numpy")
+"""Libraries every learned model uses (the head); the embedder's runtime libraries come on top."""
+
+
+def used_libraries(meta: dict) -> tuple[str, ...]:
+    """The libraries whose versions can change a single model's predictions.
+
+    The head's libraries plus the runtime the model's embedder records
+    (``meta["embedder"]["runtime"]``: model2vec for the static embedder,
+    onnxruntime and tokenizers for the ONNX one, sentence-transformers and
+    torch for the torch one), so that a model is never checked against a
+    library it does not load.
+
+    Example:
+        >>> used_libraries({"embedder": {"runtime": {"model2vec": "0.10.0"}}})
+        ('scikit-learn', 'skops', 'numpy', 'model2vec')
+    """
+    runtime = (meta.get("embedder") or {}).get("runtime") or {}
+    return (*CORE_LIBRARIES, *(k for k in runtime if k not in CORE_LIBRARIES and k != "device"))
+
+
+def check_versions(meta: dict, path: Path) -> None:
+    """Warn when a library the model uses is installed in another version than the one it was saved with."""
     recorded = meta.get("versions", {})
-    current = library_versions()
+    current = library_versions(used_libraries(meta))
     diffs = [
-        f"{k} {v} (installed {current[k]})"
-        for k, v in recorded.items()
-        if k in current
-        and current[k] != v
-        and k in ("scikit-learn", "skops", "numpy", "model2vec", "onnxruntime", "sentence-transformers")
+        f"{k} {recorded[k]} (installed {current[k]})"
+        for k in used_libraries(meta)
+        if k in recorded and k in current and current[k] != recorded[k]
     ]
     if diffs:
         warnings.warn(
@@ -429,14 +455,103 @@ def read_meta(path: Path) -> dict:
     return meta
 
 
-def load_model(path: Path) -> SingleModel | CascadeModel:
-    """Load a model folder (single or cascade) safely."""
+def _load_single(path: Path, meta: dict) -> SingleModel:
+    check_versions(meta, path)
+    return SingleModel(path, meta, _load_head(path))
+
+
+def _load_cascade(path: Path, meta: dict) -> CascadeModel:
+    # Each part checks the versions of what it uses; the cascade adds no library of its own.
+    primary = load_model(path / meta["primary"])
+    secondary = load_model(path / meta["secondary"])
+    if not (isinstance(primary, SingleModel) and isinstance(secondary, SingleModel)):
+        raise ModelLoadError(f"{path}: a cascade's primary and secondary must be single models")
+    return CascadeModel(path, meta, primary, secondary)
+
+
+LOADERS: dict[str, Callable[[Path, dict], PassageClassifier]] = {
+    "single": _load_single,
+    "cascade": _load_cascade,
+}
+"""Model loaders by ``meta.json`` ``kind`` (absent: ``single``). A new kind of model is one entry here."""
+
+
+def load_model(path: Path) -> PassageClassifier:
+    """Load a model folder safely, dispatching on its ``meta.json`` ``kind``.
+
+    Raises:
+        ModelLoadError: no model there, an unknown kind, or unreadable files.
+        SchemaVersionError: a meta format this release cannot read.
+        UntrustedModelError: a saved head holds types outside the allow-list.
+    """
     path = Path(path)
     meta = read_meta(path)
-    _check_versions(meta, path)
+    kind = meta.get("kind", "single")
+    try:
+        loader = LOADERS[kind]
+    except KeyError:
+        raise ModelLoadError(
+            f"{path / 'meta.json'}: unknown model kind {kind!r}; this release loads {', '.join(LOADERS)}"
+        ) from None
+    return loader(path, meta)
+
+
+# ----------------------------------------------------------------------------- choosing a model
+
+
+def default_model() -> str:
+    """The model used when none is given: the shipped default model folder.
+
+    Raises:
+        ModelLoadError: when the installation lacks it (a broken install), rather
+            than silently scoring with rules only.
+
+    Example:
+        >>> Path(default_model()).name
+        'default'
+    """
+    path = default_model_dir()
+    if not (path / "meta.json").exists():
+        raise ModelLoadError(
+            f"The default model is missing from this installation (looked in {path}). "
+            "Reinstall cocreation_nlp, pass --model with a model folder, or --model rules for rule-only scoring."
+        )
+    return str(path)
+
+
+@lru_cache(maxsize=4)
+def load_classifier(model: str) -> PassageClassifier:
+    """Load (once per process) the classifier named by ``model``: ``"rules"`` or a model folder."""
+    if model == RULES:
+        return RuleClassifier()
+    return load_model(Path(model))
+
+
+def model_id_of(model: str) -> str:
+    """The id of ``model`` from its ``meta.json``, without loading it, so that a cached re-run stays cheap.
+
+    Example:
+        >>> model_id_of("rules").startswith("rules-")
+        True
+    """
+    if model == RULES:
+        return str(load_classifier(RULES).model_id)
+    return str(read_meta(Path(model))["model_id"])
+
+
+def check_model_versions(model: str) -> None:
+    """Warn (once, from the calling process) about library versions that differ from a model's record.
+
+    Worker processes load the model with these warnings silenced, so a run
+    warns once, not once per worker.
+    """
+    if model == RULES:
+        return
+    path = Path(model)
+    meta = read_meta(path)
     if meta.get("kind") == "cascade":
-        primary = load_model(path / meta["primary"])
-        secondary = load_model(path / meta["secondary"])
-        assert isinstance(primary, SingleModel) and isinstance(secondary, SingleModel)
-        return CascadeModel(path, meta, primary, secondary)
-    return SingleModel(path, meta, _load_head(path))
+        for part in ("primary", "secondary"):
+            sub = path / meta[part]
+            check_versions(read_meta(sub), sub)
+    else:
+        check_versions(meta, path)

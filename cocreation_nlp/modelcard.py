@@ -23,7 +23,7 @@ def _metrics_table(metrics: dict, baseline: dict | None = None) -> str:
 
 def _document_scores_section(meta: dict) -> list[str]:
     """Quantification rates and the document-level validity table (``cocreation evaluate --documents --record``)."""
-    from .validity import validity_markdown
+    from .validity_tables import validity_markdown
 
     q = meta.get("quantification")
     v = meta.get("document_validity")

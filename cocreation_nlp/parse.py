@@ -1,34 +1,21 @@
-"""``cocreation parse``: ingest and segment a corpus into a passages table plus an errors table."""
+"""``cocreation parse``: ingest and segment a corpus into a passages table plus an errors table.
+
+The columns are :mod:`.export`'s passage layout, the same that ``score``'s
+passages.csv starts with.
+"""
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .atomic import atomic_open
+from .export import ERROR_COLUMNS, PASSAGE_COLUMNS, error_row, passage_row
 from .ingest import DEFAULT_MAX_BYTES, Source, discover, read_one
 from .segment import segment_document
-from .types import Document, ParseFailure, Passage
-
-PASSAGE_COLUMNS: tuple[str, ...] = (
-    "doc_id",
-    "passage_id",
-    "index",
-    "page",
-    "heading",
-    "kind",
-    "start_char",
-    "end_char",
-    "n_words",
-    "n_sentences",
-    "fingerprint",
-    "language",
-    "context",
-    "text",
-)
-ERROR_COLUMNS: tuple[str, ...] = ("doc_id", "source", "error_type", "message")
+from .tables import CsvSink, names, write_csv
+from .types import Document, ParseFailure
 
 
 @dataclass(slots=True)
@@ -40,35 +27,9 @@ class ParseSummary:
     failures: list[ParseFailure] = field(default_factory=list)
 
 
-def passage_row(p: Passage) -> dict[str, object]:
-    """One passages.csv row; ``page`` is empty where the format has no pages."""
-    return {
-        "doc_id": p.doc_id,
-        "passage_id": p.passage_id,
-        "index": p.index,
-        "page": "" if p.page is None else p.page,
-        "heading": p.heading,
-        "kind": p.kind,
-        "start_char": p.start_char,
-        "end_char": p.end_char,
-        "n_words": p.n_words,
-        "n_sentences": p.n_sentences,
-        "fingerprint": p.fingerprint,
-        "language": p.language,
-        "context": p.context,
-        "text": p.text,
-    }
-
-
 def write_errors(path: Path, failures: Iterable[ParseFailure]) -> None:
     """Write errors.csv atomically (a header-only file when nothing failed, so its absence means no run)."""
-    with atomic_open(path) as fh:
-        writer = csv.DictWriter(fh, fieldnames=ERROR_COLUMNS)
-        writer.writeheader()
-        for f in failures:
-            writer.writerow(
-                {"doc_id": f.doc_id, "source": f.source, "error_type": f.error_type, "message": f.message}
-            )
+    write_csv(path, names(ERROR_COLUMNS), (error_row(f) for f in failures))
 
 
 def parse_to_csv(
@@ -89,8 +50,7 @@ def parse_to_csv(
     summary = ParseSummary()
     srcs = sources if sources is not None else discover(paths)
     with atomic_open(output) as fh:
-        writer = csv.DictWriter(fh, fieldnames=PASSAGE_COLUMNS)
-        writer.writeheader()
+        sink = CsvSink(fh, names(PASSAGE_COLUMNS))
         for src in srcs:
             doc = read_one(src, max_bytes=max_bytes)
             if on_document is not None:
@@ -100,7 +60,7 @@ def parse_to_csv(
                 continue
             summary.n_documents += 1
             for p in segment_document(doc):
-                writer.writerow(passage_row(p))
+                sink.write(passage_row(p))
                 summary.n_passages += 1
     write_errors(errors_path or output.with_name("errors.csv"), summary.failures)
     return summary

@@ -1,42 +1,59 @@
 """``cocreation score``: corpus in, scored tables out; resumable, cached, parallel or on Dask.
 
-Each document is processed on its own (parse -> segment -> classify -> score)
-by :func:`process_source`, which runs inline, in a local process pool, or on
-a Dask cluster with identical results. Its result is cached under
-``OUTDIR/.cache/`` keyed by the file's SHA-256, the model id, the codebook
-version and the settings, and written atomically: after a crash (even
-``kill -9``) a re-run continues where it stopped, and a re-run on a grown
-corpus processes only new or changed documents. The final tables are then
-assembled from the cache and written atomically too.
+A document walks one way: :func:`process_source` reads it
+(:mod:`.ingest`), cuts it into passages (:mod:`.segment`), classifies them
+(:mod:`.model`) and scores it (:mod:`.score`) into a
+:class:`~cocreation_nlp.scored.ScoredDocument`; :mod:`.cache` stores that
+record; :mod:`.export` turns the records into table rows. The same function
+runs inline, in a local process pool, or on a Dask cluster, with identical
+results.
+
+Each record is cached under ``OUTDIR/.cache/`` (see :mod:`.cache` for the
+key), so after a crash (even ``kill -9``) a re-run continues where it
+stopped, and a re-run on a grown corpus processes only new or changed
+documents. The tables are then written from the cache as one set (see
+:func:`~cocreation_nlp.export.write_run_tables`); an unchanged re-run reuses
+the tables on disk when their checksums match ``run.json``.
 """
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import itertools
 import json
 import logging
 import os
 import time
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from dataclasses import asdict, dataclass, field
-from functools import lru_cache
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import __version__
-from .atomic import atomic_path
+from .cache import cache_key, cache_path, read_cached, write_cached
 from .codebook import load_codebook
 from .config import RunConfig
-from .ingest import Source, discover, file_sha256, read_one
+from .export import (
+    extra_meta_columns,
+    sweep_temporary,
+    table_files,
+    tables_intact,
+    write_run_record,
+    write_run_tables,
+)
+from .ingest import Source, discover, read_one
+from .model import RULES, check_model_versions, default_model, load_classifier, model_id_of, read_meta
 from .quantify import estimator_for, passage_sources
 from .score import score_document
+from .scored import ScoredDocument, ScoredPassage
 from .segment import segment_document
 from .types import ParseFailure
+from .util import file_sha256, usable_cores
 
 log = logging.getLogger(__name__)
-CACHE_SCHEMA = 2  # 2: document records carry count_method; the key covers the quantification parameters
+
+Corpus = str | os.PathLike[str] | Sequence[str | os.PathLike[str]]
+"""A corpus: one folder, file or manifest, or a list of them."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,59 +64,16 @@ class ScoreJob:
     config: RunConfig
 
 
-@lru_cache(maxsize=4)
-def load_classifier(model: str):  # noqa: ANN201 - a PassageClassifier
-    """Load (once per process) the classifier named by ``model``: ``rules`` or a model folder."""
-    if model == "rules":
-        from .classify import RuleClassifier
+def process_source(source: Source, job: ScoreJob) -> ScoredDocument | ParseFailure:
+    """Parse, segment, classify and score one document.
 
-        return RuleClassifier()
-    from .model import load_model
-
-    return load_model(Path(model))
-
-
-def quantification_digest(model: str) -> str:
-    """A hash of the model's quantification parameters (meta.json only): they change counts, not the model id."""
-    if model != "rules" and (Path(model) / "meta.json").exists():
-        from .model import read_meta
-
-        meta = read_meta(Path(model))
-        if (
-            meta.get("kind") == "cascade"
-        ):  # the cascade counts with its secondary's rates (quantify.estimator_for)
-            meta = read_meta(Path(model) / meta["secondary"])
-        q = meta.get("quantification")
-        return hashlib.sha256(json.dumps(q, sort_keys=True).encode()).hexdigest()[:12] if q else "none"
-    return "none"
-
-
-def model_id_of(model: str) -> str:
-    """The id of ``model`` without loading it (meta.json only), so a cached re-run stays cheap."""
-    if model != "rules" and (Path(model) / "meta.json").exists():
-        from .model import read_meta
-
-        return str(read_meta(Path(model))["model_id"])
-    return str(load_classifier(model).model_id)
-
-
-def default_model() -> str:
-    """The model used when none is given: the committed default model, else rules only."""
-    from .model import DEFAULT_MODEL_DIR
-
-    return str(DEFAULT_MODEL_DIR) if (DEFAULT_MODEL_DIR / "meta.json").exists() else "rules"
-
-
-def process_source(source: Source, job: ScoreJob) -> dict:
-    """Parse, segment, classify and score one document; return a JSON-able record.
-
-    Failures come back as a record with ``"failure"`` set, never as an
-    exception, so one bad file cannot stop a batch (or a Dask graph).
+    Failures come back as a :class:`~cocreation_nlp.types.ParseFailure`, never
+    as an exception, so one bad file cannot stop a batch (or a Dask graph).
     """
     t0 = time.perf_counter()
     doc = read_one(source, max_bytes=int(job.config.max_file_mb * 1e6))
     if isinstance(doc, ParseFailure):
-        return {"doc_id": source.doc_id, "failure": asdict(doc)}
+        return doc
     passages = segment_document(doc, max_words=job.config.max_words)
     clf = load_classifier(job.model)
     preds = clf.predict_texts([p.text for p in passages], [p.language for p in passages])
@@ -112,78 +86,20 @@ def process_source(source: Source, job: ScoreJob) -> dict:
         sources=passage_sources(preds.reasons, len(passages)),
         estimator=estimator_for(clf, job.config.score.basis, job.config.score.union),
     )
-    rows = []
-    for i, p in enumerate(passages):
-        row = {
-            "doc_id": p.doc_id,
-            "passage_id": p.passage_id,
-            "index": p.index,
-            "page": p.page,
-            "heading": p.heading,
-            "kind": p.kind,
-            "start_char": p.start_char,
-            "end_char": p.end_char,
-            "n_words": p.n_words,
-            "fingerprint": p.fingerprint,
-            "language": p.language,
-            "in_scope": bool(preds.in_scope[i]),
-            "scope_reason": preds.reasons[i] if preds.reasons else "",
-            "text": p.text,
-            "probs": [float(x) for x in preds.probs[i]],
-            "decisions": [bool(x) for x in preds.decisions[i]],
-            "evidence": preds.evidence[i],
-        }
-        rows.append(row)
-    model_langs = tuple(getattr(clf, "languages", ()))
-    return {
-        "doc_id": doc.doc_id,
-        "failure": None,
-        "source": doc.source,
-        "format": doc.format,
-        "language": doc.language,
-        "model_covers_language": doc.language in model_langs,
-        "n_pages": doc.n_pages,
-        "meta": dict(doc.meta),
-        "content_sha256": doc.content_sha256,
-        "model_id": preds.model_id,
-        "passages": rows,
-        "scores": asdict(scores),
-        "seconds": time.perf_counter() - t0,
-    }
-
-
-def _cache_key(src: Source, sha: str, model_id: str, job: ScoreJob) -> str:
-    # The doc_id and manifest metadata are part of the record, so they are part
-    # of the key: two documents with identical bytes must not share a record.
-    meta = json.dumps(dict(src.meta), sort_keys=True)
-    material = "|".join(
-        [
-            str(CACHE_SCHEMA),
-            __version__,
-            load_codebook().version,
-            sha,
-            src.doc_id,
-            meta,
-            model_id,
-            job.config.digest(),
-        ]
+    return ScoredDocument(
+        doc_id=doc.doc_id,
+        source=doc.source,
+        format=doc.format,
+        language=doc.language,
+        model_covers_language=clf.covers(doc.language),
+        n_pages=doc.n_pages,
+        meta=dict(doc.meta),
+        content_sha256=doc.content_sha256,
+        model_id=preds.model_id,
+        passages=tuple(ScoredPassage(p, r) for p, r in zip(passages, preds.records(), strict=True)),
+        scores=scores,
+        seconds=time.perf_counter() - t0,
     )
-    return hashlib.sha256(material.encode()).hexdigest()[:32]
-
-
-def _cache_file(out_dir: Path, key: str) -> Path:
-    return out_dir / ".cache" / key[:2] / f"{key}.json.gz"
-
-
-def _write_cache(path: Path, record: dict) -> None:
-    with atomic_path(path) as tmp, gzip.open(tmp, "wt", encoding="utf-8", compresslevel=1) as fh:
-        json.dump(record, fh, ensure_ascii=False)
-
-
-def read_cache(path: Path) -> dict:
-    """Load one cached document record."""
-    with gzip.open(path, "rt", encoding="utf-8") as fh:
-        return json.load(fh)
 
 
 def _init_worker(model: str) -> None:
@@ -196,13 +112,33 @@ def _init_worker(model: str) -> None:
         torch.set_num_threads(1)
     except ImportError:
         pass
-    load_classifier(model)
+    # The parent process has already warned about library versions once.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        load_classifier(model)
 
 
 @dataclass(slots=True)
 class RunSummary:
-    """What a score run did, for the CLI and for ``run.json``."""
+    """What a score run did, for the CLI, notebooks and ``run.json``.
 
+    Attributes:
+        out_dir: Where the tables are.
+        model: The model that ran: ``rules`` or a model folder.
+        model_id: That model's id.
+        n_documents: Documents found.
+        n_failed: Documents that could not be read (see ``errors.csv``).
+        n_cached: Documents taken from the cache.
+        n_processed: Documents processed in this run.
+        n_passages: Passages in ``passages.csv``.
+        seconds: Wall time.
+        timings: Seconds per phase.
+        failures: The documents that could not be read, in doc_id order.
+    """
+
+    out_dir: Path = Path(".")
+    model: str = ""
+    model_id: str = ""
     n_documents: int = 0
     n_failed: int = 0
     n_cached: int = 0
@@ -210,13 +146,21 @@ class RunSummary:
     n_passages: int = 0
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
+    failures: list[ParseFailure] = field(default_factory=list)
+
+
+def _as_paths(corpus: Corpus) -> list[str | os.PathLike[str]]:
+    # A bare string or Path is one corpus location, not a sequence of characters.
+    if isinstance(corpus, str | os.PathLike):
+        return [corpus]
+    return list(corpus)
 
 
 def run_score(
-    corpus: Sequence[str | Path],
-    out_dir: Path,
+    corpus: Corpus,
+    out_dir: str | os.PathLike[str],
     *,
-    model: str | None = None,
+    model: str | os.PathLike[str] | None = None,
     config: RunConfig | None = None,
     workers: int | None = None,
     scheduler: str | None = None,
@@ -226,25 +170,29 @@ def run_score(
     """Score every document of ``corpus`` and write the tables into ``out_dir``.
 
     Args:
-        corpus: Folders, files or manifest files.
+        corpus: A folder, file or manifest, or a list of them.
         out_dir: Output folder (created); holds the cache in ``.cache/``.
         model: ``"rules"`` or a model folder; default: the shipped model.
         config: Settings (defaults documented in :class:`RunConfig`).
-        workers: Local worker processes (default: the number of cores; 1 runs inline).
+        workers: Local worker processes (default: the usable cores; 1 runs inline).
         scheduler: ``tcp://host:port`` of a Dask scheduler to run on instead.
         formats: ``csv`` always; add ``parquet`` for Parquet copies.
         progress: Called with (done, total) after each document.
-    """
-    from .export import write_outputs, write_run_record
 
+    Raises:
+        ModelLoadError: when the model cannot be found or loaded.
+        InputError: for a malformed manifest.
+    """
     t_start = time.perf_counter()
     config = config or RunConfig()
-    model = model or default_model()
+    model = str(model) if model is not None else default_model()
+    out = Path(out_dir)
     job = ScoreJob(model=model, config=config)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    sources = discover(corpus)
+    out.mkdir(parents=True, exist_ok=True)
+    sweep_temporary(out)
+    sources = discover(_as_paths(corpus))
     model_id = model_id_of(model)
-    summary = RunSummary(n_documents=len(sources))
+    summary = RunSummary(out_dir=out, model=model, model_id=model_id, n_documents=len(sources))
 
     # Cache lookup: hashing is cheap next to parsing and embedding.
     t0 = time.perf_counter()
@@ -255,9 +203,9 @@ def run_score(
             sha = file_sha256(src.path)
         except OSError:
             sha = "unreadable"
-        key = _cache_key(src, sha, f"{model_id}|{quantification_digest(model)}", job)
+        key = cache_key(src, sha, f"{model_id}|{quantification_digest(model)}", config)
         keys[src.doc_id] = key
-        if sha != "unreadable" and _cache_file(out_dir, key).exists():
+        if sha != "unreadable" and cache_path(out, key).exists():
             summary.n_cached += 1
         else:
             todo.append(src)
@@ -265,96 +213,128 @@ def run_score(
     done = summary.n_cached
     if progress:
         progress(done, len(sources))
-    failures: dict[str, dict] = {}
+    failures: dict[str, ParseFailure] = {}
 
-    def store(src: Source, record: dict) -> None:
+    def store(result: ScoredDocument | ParseFailure) -> None:
         nonlocal done
-        if record.get("failure"):
-            failures[src.doc_id] = record["failure"]
+        if isinstance(result, ParseFailure):
+            failures[result.doc_id] = result
         else:
-            _write_cache(_cache_file(out_dir, keys[src.doc_id]), record)
+            write_cached(cache_path(out, keys[result.doc_id]), result)
         done += 1
         if progress:
             progress(done, len(sources))
 
     t0 = time.perf_counter()
-    n_workers = workers or os.cpu_count() or 1
+    n_workers = workers or usable_cores()
+    inline = not scheduler and (n_workers <= 1 or len(todo) < 4 * n_workers)
+    if todo and not inline:
+        check_model_versions(model)  # once here; the workers stay quiet
     if scheduler:
-        from distributed import Client
-        from distributed import as_completed as dask_completed
-
-        with Client(scheduler) as client:
-            futures = {client.submit(process_source, src, job, pure=False): src for src in todo}
-            for fut in dask_completed(futures):
-                store(futures.pop(fut), fut.result())
-                fut.release()
-    elif n_workers <= 1 or len(todo) < 4 * n_workers:
+        _run_on_dask(scheduler, todo, job, store)
+    elif inline:
         # A handful of documents (a grown corpus, a re-run after a crash) is
         # faster inline than through a pool whose workers each load the model.
         for src in todo:
-            store(src, process_source(src, job))
+            store(process_source(src, job))
     else:
-        with ProcessPoolExecutor(
-            max_workers=min(n_workers, len(todo)), initializer=_init_worker, initargs=(model,)
-        ) as pool:
-            # A sliding window of in-flight documents: memory stays flat however large the corpus,
-            # since a finished future holds its whole document until it is dropped.
-            window = 4 * n_workers
-            queue = iter(todo)
-            futures: dict = {}
-            for src in itertools.islice(queue, window):
-                futures[pool.submit(process_source, src, job)] = src
-            while futures:
-                finished, _ = wait(futures, return_when=FIRST_COMPLETED)
-                for fut in finished:
-                    store(futures.pop(fut), fut.result())
-                    nxt = next(queue, None)
-                    if nxt is not None:
-                        futures[pool.submit(process_source, nxt, job)] = nxt
+        _run_in_pool(todo, job, n_workers, store)
     summary.n_processed = len(todo)
     summary.timings["process_seconds"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    cache_files = {
-        doc_id: _cache_file(out_dir, key) for doc_id, key in keys.items() if doc_id not in failures
-    }
-    previous = _previous_run(out_dir)
+    formats = ["csv", *(["parquet"] if "parquet" in formats else [])]
+    previous = _previous_run(out)
     unchanged = (
         not todo
         and previous is not None
         and previous.get("settings_digest") == config.digest()
         and previous.get("model_id") == model_id
-        and previous.get("formats", ["csv"]) == list(formats)
+        and previous.get("formats", ["csv"]) == formats
         and [(i["doc_id"], i["cache_key"]) for i in previous.get("inputs", [])]
         == [(s.doc_id, keys[s.doc_id]) for s in sources]
-        and all(
-            (out_dir / f"{name}.csv").exists() for name in ("passages", "documents", "evidence", "errors")
-        )
+        and set(previous.get("tables", {})) == set(table_files(formats))
+        and tables_intact(out, previous.get("tables", {}))
     )
     if unchanged:
-        # Same inputs, model and settings as the finished run on disk: its tables are already the answer.
+        # Same inputs, model and settings as the complete run on disk: its tables are already the answer.
         summary.n_passages = int(previous["counts"]["passages"])
+        summary.n_failed = int(previous["counts"]["failed"])
+        checksums = dict(previous["tables"])
         summary.timings["tables_reused"] = 1.0
     else:
-        summary.n_passages = write_outputs(
-            out_dir, sources=sources, cache_files=cache_files, failures=failures, formats=formats
+        ok = [s for s in sources if s.doc_id not in failures]
+        summary.failures = [failures[d] for d in sorted(failures)]
+        tables = write_run_tables(
+            out,
+            _cached_documents(out, ok, keys),
+            summary.failures,
+            extra_columns=extra_meta_columns(s.meta for s in sources),
+            formats=formats,
         )
-    summary.n_failed = len(failures)
+        summary.n_passages = tables.n_passages
+        summary.n_failed = len(failures)
+        checksums = dict(tables.checksums)
     summary.timings["write_seconds"] = time.perf_counter() - t0
     summary.seconds = time.perf_counter() - t_start
-    record = _run_record(summary, sources, keys, failures, job, model_id, scheduler, n_workers)
-    record["formats"] = list(formats)
-    write_run_record(out_dir, record)
+    record = _run_record(summary, sources, keys, job, scheduler, n_workers)
+    record["formats"] = formats
+    record["tables"] = checksums
+    write_run_record(out, record)
     return summary
 
 
-def _validity_of(model: str) -> dict | None:
-    """The model's recorded document-level validity (``cocreation evaluate --documents --record``), if any."""
-    if model == "rules" or not (Path(model) / "meta.json").exists():
-        return None
-    from .model import read_meta
+def _cached_documents(out: Path, sources: Sequence[Source], keys: dict[str, str]) -> Iterator[ScoredDocument]:
+    # One record in memory at a time, in doc_id order: a 10,000-document corpus streams through.
+    for src in sorted(sources, key=lambda s: s.doc_id):
+        yield read_cached(cache_path(out, keys[src.doc_id]))
 
-    return read_meta(Path(model)).get("document_validity")
+
+def _run_in_pool(
+    todo: Sequence[Source],
+    job: ScoreJob,
+    n_workers: int,
+    store: Callable[[ScoredDocument | ParseFailure], None],
+) -> None:
+    with ProcessPoolExecutor(
+        max_workers=min(n_workers, len(todo)), initializer=_init_worker, initargs=(job.model,)
+    ) as pool:
+        # A sliding window of in-flight documents: memory stays flat however large the corpus,
+        # since a finished future holds its whole document until it is dropped.
+        window = 4 * n_workers
+        queue = iter(todo)
+        futures = {pool.submit(process_source, src, job) for src in itertools.islice(queue, window)}
+        while futures:
+            finished, futures = wait(futures, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                store(fut.result())
+                nxt = next(queue, None)
+                if nxt is not None:
+                    futures.add(pool.submit(process_source, nxt, job))
+
+
+def _run_on_dask(
+    scheduler: str,
+    todo: Sequence[Source],
+    job: ScoreJob,
+    store: Callable[[ScoredDocument | ParseFailure], None],
+) -> None:
+    try:
+        from distributed import Client
+        from distributed import as_completed as dask_completed
+    except ImportError as err:
+        from .errors import ConfigError
+
+        raise ConfigError(
+            "--scheduler needs Dask's distributed scheduler: install with "
+            "`pip install 'cocreation_nlp[dask]'` (or run without --scheduler)"
+        ) from err
+    with Client(scheduler) as client:
+        futures = {client.submit(process_source, src, job, pure=False): src for src in todo}
+        for fut in dask_completed(futures):
+            futures.pop(fut)
+            store(fut.result())
+            fut.release()
 
 
 def _previous_run(out_dir: Path) -> dict | None:
@@ -364,13 +344,31 @@ def _previous_run(out_dir: Path) -> dict | None:
         return None
 
 
+def quantification_digest(model: str) -> str:
+    """A hash of the model's quantification parameters (meta.json only): they change counts, not the model id."""
+    if model != RULES and (Path(model) / "meta.json").exists():
+        meta = read_meta(Path(model))
+        if (
+            meta.get("kind") == "cascade"
+        ):  # the cascade counts with its secondary's rates (quantify.estimator_for)
+            meta = read_meta(Path(model) / meta["secondary"])
+        q = meta.get("quantification")
+        return hashlib.sha256(json.dumps(q, sort_keys=True).encode()).hexdigest()[:12] if q else "none"
+    return "none"
+
+
+def _validity_of(model: str) -> dict | None:
+    """The model's recorded document-level validity (``cocreation evaluate --documents --record``), if any."""
+    if model == RULES or not (Path(model) / "meta.json").exists():
+        return None
+    return read_meta(Path(model)).get("document_validity")
+
+
 def _run_record(
     summary: RunSummary,
     sources: Sequence[Source],
     keys: dict[str, str],
-    failures: dict,
     job: ScoreJob,
-    model_id: str,
     scheduler: str | None,
     n_workers: int,
 ) -> dict:
@@ -386,7 +384,7 @@ def _run_record(
         "python": platform.python_version(),
         "codebook_version": load_codebook().version,
         "model": job.model,
-        "model_id": model_id,
+        "model_id": summary.model_id,
         "settings": job.config.model_dump(),
         "settings_digest": job.config.digest(),
         "union_probability": job.config.score.union,
@@ -395,7 +393,7 @@ def _run_record(
         "execution": {"scheduler": scheduler or "local", "workers": None if scheduler else n_workers},
         "counts": {
             "documents": summary.n_documents,
-            "failed": len(failures),
+            "failed": summary.n_failed,
             "processed": summary.n_processed,
             "from_cache": summary.n_cached,
             "passages": summary.n_passages,
@@ -405,3 +403,6 @@ def _run_record(
             {"doc_id": s.doc_id, "path": str(s.path), "cache_key": keys.get(s.doc_id, "")} for s in sources
         ],
     }
+
+
+__all__ = ["RULES", "Corpus", "RunSummary", "ScoreJob", "process_source", "run_score"]

@@ -74,6 +74,7 @@ from typing import TYPE_CHECKING, Any
 
 from .codebook import LABELS, load_codebook
 from .errors import ConfigError
+from .util import language_code
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc
@@ -366,7 +367,7 @@ def _normalise_language(language: str) -> str:
     """
     if not isinstance(language, str):
         raise ConfigError(f"language must be a string such as 'en'; got {language!r}.")
-    code = language.strip().lower().replace("_", "-").split("-", 1)[0]
+    code = language_code(language)
     available = supported_languages()
     if code not in available:
         raise ConfigError(

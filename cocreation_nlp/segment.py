@@ -10,7 +10,6 @@ offline) is used here and nowhere else in the ingest path.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
 from .types import Document, Passage, fingerprint
@@ -134,11 +133,3 @@ def segment_document(doc: Document, *, max_words: int = DEFAULT_MAX_WORDS) -> li
             )
         )
     return passages
-
-
-def segment_documents(
-    docs: Iterable[Document], *, max_words: int = DEFAULT_MAX_WORDS
-) -> Iterator[tuple[Document, list[Passage]]]:
-    """Segment each document, yielding it with its passages."""
-    for doc in docs:
-        yield doc, segment_document(doc, max_words=max_words)

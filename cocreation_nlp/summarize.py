@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from .atomic import atomic_path
 from .errors import InputError
 from .score import FLAGS, SCORES
+from .tables import write_csv
 
 SUMMARY_COLUMNS: tuple[str, ...] = (
     "score",
@@ -76,6 +76,6 @@ def summarize(out_dir: Path, by: Sequence[str] = ()):  # noqa: ANN201 - pandas.D
 def write_summary(out_dir: Path, output: Path, by: Sequence[str] = ()) -> int:
     """Write the summary CSV atomically; return its number of rows."""
     df = summarize(out_dir, by)
-    with atomic_path(output) as tmp:
-        df.to_csv(tmp, index=False, encoding="utf-8")
-    return len(df)
+    # Missing values (NaN, pandas' NA in grouping columns) become None, which the writer leaves empty.
+    clean = df.astype(object).where(df.notna(), None)
+    return write_csv(output, [str(c) for c in df.columns], clean.to_dict("records"))

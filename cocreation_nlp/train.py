@@ -283,7 +283,7 @@ def train(
     data_sha = data.fingerprint()
     material = json.dumps(
         {
-            "cfg": cfg.__dict__ if hasattr(cfg, "__dict__") else str(cfg),
+            "cfg": str(cfg),
             "data": data_sha,
             "codebook": codebook.version,
         },

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Create .venv/ at the repository root and install the toolkit into it.
-#   scripts/setup.sh          runtime install (parse, score, classify, annotate)
+#   scripts/setup.sh          runtime install (parse, score, classify) with the extras: the transformer
+#                             embedders, the annotation web app's server, and Dask for cluster runs
 #   scripts/setup.sh test     + test tools, and Debian's chromium for the browser tests
 # torch is pinned through constraints.txt (a CPU build here), never in the package metadata.
 set -euo pipefail
@@ -15,7 +16,7 @@ if [ ! -f "$stamp" ]; then
   if [ "${1:-run}" = "test" ]; then
     .venv/bin/python -m pip install -q -c constraints.txt -e ".[test]"
   else
-    .venv/bin/python -m pip install -q -c constraints.txt -e ".[transformers]"
+    .venv/bin/python -m pip install -q -c constraints.txt -e ".[transformers,annotate,dask]"
   fi
   touch "$stamp"
 fi

@@ -15,6 +15,19 @@ OPEN_POLICY = ROOT / "corpora" / "open-policy"
 
 
 @pytest.fixture(scope="session")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A model trained once per session on the synthetic set (tests/synthetic.py); treat it as read-only."""
+    from cocreation_nlp.train import TrainConfig, save_trained, train
+
+    from .synthetic import dataset
+
+    out = tmp_path_factory.mktemp("model") / "m"
+    result = train(dataset(), TrainConfig(embedder="static", outer_folds=3, inner_folds=3, n_jobs=1))
+    save_trained(result, out)
+    return out
+
+
+@pytest.fixture(scope="session")
 def sample_dir() -> Path:
     assert (SAMPLE / "manifest.csv").exists(), "corpora/sample/manifest.csv is missing"
     return SAMPLE

@@ -1,9 +1,8 @@
-"""Training, saving, safe loading and classifying with learned models (static embedder: fast, offline)."""
+"""Training, saving and safe loading of learned models (static embedder: fast, offline)."""
 
 from __future__ import annotations
 
 import json
-import random
 import warnings
 from pathlib import Path
 
@@ -12,62 +11,13 @@ import pytest
 from typer.testing import CliRunner
 
 from cocreation_nlp.annotate.records import AnnotationRecord, write_records
-from cocreation_nlp.annotations import LabelledSet
 from cocreation_nlp.cli import app
 from cocreation_nlp.codebook import LABELS
 from cocreation_nlp.errors import ModelLoadError, SchemaVersionError, UntrustedModelError
 from cocreation_nlp.model import load_model
 from cocreation_nlp.types import fingerprint
 
-TEMPLATES = {
-    "individual": [
-        "Residents told us in interviews that the {x} form was confusing.",
-        "Patients shared their experiences of the {x} service in a survey.",
-    ],
-    "collective": [
-        "The tenants' association and local charities will help run the {x} programme.",
-        "Voluntary sector organisations sit on the {x} board.",
-    ],
-    "professionals": [
-        "Nurses and social workers will be trained to work with families on {x}.",
-        "Teachers get protected time to plan {x} with parents.",
-    ],
-    "equity": [
-        "Interpreters and childcare make the {x} sessions accessible to disadvantaged groups.",
-        "Older people with low digital skills get support with {x}.",
-    ],
-}
-NEUTRAL = [
-    "The {x} platform will migrate to a new hosting provider by March.",
-    "Table 3 lists the {x} budget lines for the next year.",
-]
-TOPICS = ["housing", "library", "parking", "waste", "school", "transport", "health", "benefits"]
-
-
-def _dataset(n_docs: int = 10, per_doc: int = 24, seed: int = 0) -> LabelledSet:
-    rng = random.Random(seed)
-    pids, docs, texts, langs, rows = [], [], [], [], []
-    for d in range(n_docs):
-        for i in range(per_doc):
-            label = rng.choice([*TEMPLATES, None, None])
-            tpl = rng.choice(TEMPLATES[label] if label else NEUTRAL)
-            text = tpl.format(x=rng.choice(TOPICS)) + f" Item {d}-{i}."
-            pids.append(f"doc{d}:{i}")
-            docs.append(f"doc{d}")
-            texts.append(text)
-            langs.append("en")
-            rows.append([int(lab == label) for lab in LABELS])
-    return LabelledSet(pids, docs, texts, langs, np.asarray(rows))
-
-
-@pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from cocreation_nlp.train import TrainConfig, save_trained, train
-
-    out = tmp_path_factory.mktemp("model") / "m"
-    result = train(_dataset(), TrainConfig(embedder="static", outer_folds=3, inner_folds=3, n_jobs=1))
-    save_trained(result, out)
-    return out
+from .synthetic import TEMPLATES, dataset
 
 
 def test_train_learns_clear_signal(trained: Path) -> None:
@@ -147,7 +97,7 @@ def test_model_schema_and_version_checks(trained: Path, tmp_path: Path) -> None:
 def test_cross_validation_never_splits_a_document(monkeypatch: pytest.MonkeyPatch) -> None:
     import cocreation_nlp.train as tr
 
-    data = _dataset(n_docs=6, per_doc=10)
+    data = dataset(n_docs=6, per_doc=10)
     seen: list[set[str]] = []
     real = tr.fit_head
 
@@ -168,50 +118,8 @@ def test_cross_validation_never_splits_a_document(monkeypatch: pytest.MonkeyPatc
         assert 0 < len(train_docs) < 6  # each fold holds some documents out entirely
 
 
-def test_cli_classify_interface(trained: Path, tmp_path: Path) -> None:
-    import pandas as pd
-
-    src = tmp_path / "in.csv"
-    pd.DataFrame(
-        {
-            "id": ["a", "b", "c"],
-            "text": ["Teachers will work with parents as partners.", "", "Residents voted on the budget."],
-        }
-    ).to_csv(src, index=False)
-    out = tmp_path / "out.csv"
-    r = CliRunner().invoke(app, ["classify", str(src), "-o", str(out), "--model", str(trained)])
-    assert r.exit_code == 0, r.output
-    df = pd.read_csv(out, keep_default_na=False)
-    assert list(df.columns[:2]) == ["id", "text"]
-    for label in LABELS:
-        assert f"{label}_prob" in df.columns and label in df.columns
-    assert int(df.loc[0, "professionals"]) in (0, 1) and 0 <= float(df.loc[0, "professionals_prob"]) <= 1
-    assert df.loc[1, "professionals_prob"] == "" and df.loc[1, "prediction_note"] == "empty text"
-    assert "evidence" in df.columns and "teachers" in df.loc[0, "evidence"].lower()
-    r = CliRunner().invoke(
-        app, ["classify", str(src), "-o", str(out), "--model", str(trained), "--text-column", "body"]
-    )
-    assert r.exit_code == 1 and "no column 'body'" in r.stderr
-
-
-def test_cli_classify_jsonl_and_non_text_rows(trained: Path, tmp_path: Path) -> None:
-    import pandas as pd
-
-    src = tmp_path / "in.jsonl"
-    src.write_text(
-        '{"text": "Charities run the peer support groups."}\n{"text": 42}\n{"text": null}\n', encoding="utf-8"
-    )
-    out = tmp_path / "out.csv"
-    r = CliRunner().invoke(app, ["classify", str(src), "-o", str(out), "--model", str(trained)])
-    assert r.exit_code == 0, r.output
-    df = pd.read_csv(out, keep_default_na=False)
-    assert df.loc[1, "prediction_note"] == "not text (int)"
-    assert df.loc[2, "prediction_note"] == "empty text"
-    assert int(df.loc[0, "collective"]) == 1
-
-
 def test_cli_train_and_evaluate_on_records_with_text(tmp_path: Path) -> None:
-    data = _dataset(n_docs=6, per_doc=12, seed=3)
+    data = dataset(n_docs=6, per_doc=12, seed=3)
     records = [
         AnnotationRecord(
             doc_id=d,
@@ -264,3 +172,53 @@ def test_cascade_rescoring_uses_secondary_near_thresholds(trained: Path, tmp_pat
         save_cascade(tmp_path / "bad", trained, trained, band=0.7)
     with pytest.raises(ModelLoadError, match="not from another cascade"):
         save_cascade(tmp_path / "bad2", tmp_path / "c", trained)
+
+
+def test_model_warns_only_about_libraries_it_uses(trained: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from cocreation_nlp.model import used_libraries
+
+    drift = tmp_path / "drift"
+    shutil.copytree(trained, drift)
+    meta = json.loads((drift / "meta.json").read_text())
+    assert "sentence-transformers" not in used_libraries(meta)  # the static embedder never loads it
+    meta["versions"]["sentence-transformers"] = "0.0.1"
+    meta["versions"]["torch"] = "0.0.1"
+    (drift / "meta.json").write_text(json.dumps(meta))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_model(drift)  # no warning: neither library is used by this model
+    meta["versions"]["model2vec"] = "0.0.1"
+    (drift / "meta.json").write_text(json.dumps(meta))
+    with pytest.warns(UserWarning, match="model2vec 0.0.1") as caught:
+        load_model(drift)
+    assert len(caught) == 1 and "sentence-transformers" not in str(caught[0].message)
+
+
+def test_model_loading_dispatches_on_kind(trained: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from cocreation_nlp.model import LOADERS, SingleModel, load_classifier, model_id_of
+
+    assert isinstance(load_classifier(str(trained)), SingleModel)
+    assert model_id_of(str(trained)) == json.loads((trained / "meta.json").read_text())["model_id"]
+    odd = tmp_path / "odd"
+    shutil.copytree(trained, odd)
+    meta = json.loads((odd / "meta.json").read_text())
+    meta["kind"] = "crystal-ball"
+    (odd / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelLoadError, match="unknown model kind 'crystal-ball'"):
+        load_model(odd)
+    assert set(LOADERS) >= {"single", "cascade"}
+
+
+def test_model_default_is_the_shipped_folder_and_never_silently_rules(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from cocreation_nlp import model as model_module
+
+    assert Path(model_module.default_model()).name == "default"
+    monkeypatch.setattr(model_module, "default_model_dir", lambda: tmp_path / "missing")
+    with pytest.raises(ModelLoadError, match="default model is missing"):
+        model_module.default_model()

@@ -170,7 +170,7 @@ def test_cli_score_happy_and_error_paths(tmp_path: Path) -> None:
         app, ["score", str(corpus), "-o", str(out), "--model", "rules", "--workers", "1", "--no-progress"]
     )
     assert r.exit_code == 0, r.output
-    assert "Scored 2/2 documents" in r.stderr
+    assert "Scored 2/2 documents" in r.stderr and "with model rules-" in r.stderr
     bad_files.corrupt_pdf(corpus / "broken.pdf")
     r = CliRunner().invoke(
         app, ["score", str(corpus), "-o", str(out), "--model", "rules", "--workers", "1", "--no-progress"]
@@ -233,3 +233,21 @@ def test_pipeline_keeps_extra_manifest_columns(tmp_path: Path) -> None:
     assert cols.index("doc_type") < cols.index("split") < cols.index("manifest_language")
     r = CliRunner().invoke(app, ["summarize", str(out), "--by", "split", "-o", str(tmp_path / "s.csv")])
     assert r.exit_code == 0, r.output
+
+
+def test_cli_score_says_which_model_ran(tmp_path: Path) -> None:
+    from cocreation_nlp.model import default_model
+
+    corpus = _corpus(tmp_path / "c", 1)
+    meta = json.loads((Path(default_model()) / "meta.json").read_text())
+    r = CliRunner().invoke(
+        app, ["score", str(corpus), "-o", str(tmp_path / "out"), "--workers", "1", "--no-progress"]
+    )
+    assert r.exit_code == 0, r.output
+    assert f"with model {meta['model_id']} ({default_model()})" in r.stderr
+
+
+def test_pipeline_accepts_one_path_as_a_string(tmp_path: Path) -> None:
+    corpus = _corpus(tmp_path / "c", 2)
+    summary = run_score(str(corpus), str(tmp_path / "out"), model="rules", workers=1)
+    assert summary.n_documents == 2 and summary.n_failed == 0

@@ -119,3 +119,18 @@ def test_sample_parsing_is_deterministic(sample_dir: Path, parsed: dict) -> None
         doc.doc_id: [p.passage_id for p in segment_document(doc)] for doc in read_documents([sample_dir])
     }
     assert again == {k: [p.passage_id for p in v[1]] for k, v in parsed.items()}
+
+
+def test_sample_corpus_builder_check_passes() -> None:
+    """The committed sample corpus is what its sources build (scripts/build_sample_corpus.py --check)."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, str(root / "scripts" / "build_sample_corpus.py"), "--check"],
+        capture_output=True,
+        text=True,
+        cwd=root,
+    )
+    assert done.returncode == 0, done.stderr

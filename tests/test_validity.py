@@ -99,7 +99,7 @@ def test_choice_requires_calibrated_intervals_then_agreement() -> None:
 
 def _write_corpus(root: Path, n_docs: int = 6, per_doc: int = 10, seed: int = 0) -> dict[str, list[str]]:
     """A folder of text documents, one paragraph per passage; returns each paragraph's label (or none)."""
-    from tests.test_model import NEUTRAL, TEMPLATES, TOPICS
+    from tests.synthetic import NEUTRAL, TEMPLATES, TOPICS
 
     rng = random.Random(seed)
     labels: dict[str, list[str]] = {}

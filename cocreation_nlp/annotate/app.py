@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from starlette.applications import Starlette
 from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
@@ -57,7 +57,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import AnnotationError, CocreationError
 from .records import FORMATS, dumps_records, label_studio_config
-from .store import SETTINGS, AnnotationStore
+from .settings import SETTINGS
+from .store import AnnotationStore
 
 __all__ = ["LOOPBACK_HOSTS", "ApiError", "create_app", "error_body"]
 
@@ -157,16 +158,13 @@ class GoldBody(BaseModel):
     comment: str = Field(default="", max_length=5000)
 
 
-class SettingsBody(BaseModel):
-    """A change of project settings (only the names given are changed)."""
-
-    model_config = ConfigDict(extra="forbid")
-    strategy: str | None = None
-    overlap: float | None = None
-    overlap_coders: int | None = None
-    seed: int | None = None
-    lease_minutes: int | None = None
-    reviewers: list[str] | None = None
+SettingsBody: type[BaseModel] = create_model(
+    "SettingsBody",
+    __config__=ConfigDict(extra="forbid"),
+    __doc__="A change of project settings (only the names given are changed; the store validates values).",
+    **{s.name: (Any, None) for s in SETTINGS},  # type: ignore[call-overload]
+)
+"""Request body of ``POST /api/settings``: one optional field per declared setting."""
 
 
 # ---------------------------------------------------------------------- sessions
@@ -581,7 +579,7 @@ def create_app(
 
     async def api_set_settings(request: Request) -> Response:
         require_reviewer(request)
-        data: SettingsBody = body(request, SettingsBody, await request.body())
+        data = body(request, SettingsBody, await request.body())
         changes = data.model_dump(exclude_none=True)
         settings = await _threaded(store.set_settings, **changes)
         return ok({"settings": settings})

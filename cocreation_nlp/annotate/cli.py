@@ -7,8 +7,6 @@ library errors (:class:`~cocreation_nlp.errors.CocreationError`) become
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 from pathlib import Path
@@ -17,6 +15,8 @@ from typing import Annotated, Any
 import typer
 
 from ..errors import CocreationError
+from ..tables import write_csv
+from .settings import setting
 
 annotate_app = typer.Typer(
     name="annotate",
@@ -81,12 +81,8 @@ def serve(
             "--reviewer", help="Name allowed to adjudicate (repeat for several). Default: everyone."
         ),
     ] = None,
-    strategy: Annotated[
-        str | None, typer.Option(help="Queue strategy: random, coverage, uncertainty or rare_label.")
-    ] = None,
-    overlap: Annotated[
-        float | None, typer.Option(help="Share of passages (0-1) that a second annotator also labels.")
-    ] = None,
+    strategy: Annotated[str | None, typer.Option(help=setting("strategy").help)] = None,
+    overlap: Annotated[float | None, typer.Option(help=setting("overlap").help)] = None,
     allow_no_token: Annotated[
         bool,
         typer.Option(
@@ -100,9 +96,17 @@ def serve(
 
     Example: cocreation annotate serve project.db --reviewer maria --overlap 0.25
     """
-    import uvicorn
+    try:
+        import uvicorn
 
-    from .app import LOOPBACK_HOSTS, create_app
+        from .app import LOOPBACK_HOSTS, create_app
+    except ImportError as err:
+        raise _fail(
+            CocreationError(
+                f"The annotation web app needs its server libraries ({err.name} is missing): "
+                "install them with `pip install 'cocreation_nlp[annotate]'`."
+            )
+        ) from err
 
     loopback = host in LOOPBACK_HOSTS or host.startswith("127.")
     if not loopback and not token and not allow_no_token:
@@ -257,7 +261,6 @@ def write_agreement(report: dict[str, Any], path: Path) -> None:
     if path.suffix.lower() == ".json":
         path.write_text(json.dumps(clean(report), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         return
-    buf = io.StringIO()
     fields = [
         "label",
         "alpha",
@@ -271,13 +274,14 @@ def write_agreement(report: dict[str, Any], path: Path) -> None:
     ]
     pairs = report["labels"][0]["pairwise"] if report["labels"] else []
     pair_cols = [f"kappa:{p['annotator_a']}|{p['annotator_b']}" for p in pairs]
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(fields + pair_cols)
-    for r in report["labels"]:
-        row = ["" if isinstance(r[f], float) and math.isnan(r[f]) else r[f] for f in fields]
-        row += ["" if math.isnan(p["kappa"]) else p["kappa"] for p in r["pairwise"]]
-        writer.writerow(row)
-    path.write_text(buf.getvalue(), encoding="utf-8")
+    rows = [
+        {
+            **{f: r[f] for f in fields},
+            **{col: p["kappa"] for col, p in zip(pair_cols, r["pairwise"], strict=False)},
+        }
+        for r in report["labels"]
+    ]
+    write_csv(path, fields + pair_cols, rows)
 
 
 @annotate_app.command()

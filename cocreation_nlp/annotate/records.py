@@ -25,11 +25,8 @@ line (or task) of a bad record.
 from __future__ import annotations
 
 import csv
-import io
 import json
-import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -37,6 +34,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..codebook import load_codebook
 from ..errors import AnnotationError
+from ..tables import csv_text
+
+# Names and times have their own module; these names stay importable from here too.
+from .provenance import clean_name as clean_name
+from .provenance import format_time as format_time
+from .provenance import normalize_annotator as normalize_annotator
+from .provenance import normalize_time as normalize_time
+from .provenance import utc_now as utc_now
 
 SCHEMA_VERSION = 1
 """Version of the record format. Bump it on any change of meaning and keep a reader for the old one."""
@@ -65,74 +70,6 @@ CSV_COLUMNS: tuple[str, ...] = (
 """Fixed column order of the CSV format; one 0/1 column per codebook label follows ``labels``."""
 
 LABEL_SEPARATOR = ";"
-
-
-def utc_now() -> str:
-    """Return the current time as the ISO 8601 UTC string every record uses.
-
-    Example:
-        >>> utc_now().endswith("Z")
-        True
-    """
-    return format_time(datetime.now(UTC))
-
-
-def format_time(moment: datetime) -> str:
-    """Format a datetime as ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` in UTC.
-
-    One fixed format (microseconds, ``Z``) makes the strings sort in time
-    order and compare equal after a round trip.
-    """
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def normalize_time(value: str) -> str:
-    """Parse an ISO 8601 timestamp and return it in the canonical UTC form.
-
-    A timestamp without a zone is taken as UTC (Label Studio writes them that
-    way).
-
-    Raises:
-        ValueError: when the string is not ISO 8601.
-
-    Example:
-        >>> normalize_time("2024-05-01T12:00:00+02:00")
-        '2024-05-01T10:00:00.000000Z'
-    """
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError as err:
-        raise ValueError(
-            f"created_at must be an ISO 8601 timestamp, e.g. 2024-05-01T10:00:00Z. Got {value!r}."
-        ) from err
-    return format_time(moment)
-
-
-def clean_name(name: str) -> str:
-    """Normalise an annotator or reviewer name: Unicode NFC, surrounding spaces removed.
-
-    A name ties decisions to a person in every export and in agreement
-    figures, so "Zoë" typed with a combining accent must be the same person
-    as "Zoë" typed with a precomposed letter.
-
-    Raises:
-        ValueError: for an empty name, one over 64 characters, or one with control characters.
-
-    Example:
-        >>> clean_name("  Zoe\u0308 ") == "Zo\u00eb"
-        True
-    """
-    clean = unicodedata.normalize("NFC", name).strip()
-    if not clean or len(clean) > 64 or any(unicodedata.category(ch).startswith("C") for ch in clean):
-        raise ValueError(
-            f"name {name!r} is not allowed: use 1-64 visible characters, e.g. a first name or initials"
-        )
-    return clean
 
 
 def _check_labels(value: list[str]) -> list[str]:
@@ -355,11 +292,7 @@ def dumps_csv(records: Iterable[AnnotationRecord]) -> str:
     ``None``; this is lossless because a passage never has empty text.
     """
     names = load_codebook().label_names
-    buf = io.StringIO()
-    # RFC 4180 line ends: with "\r\n" as terminator the writer quotes any field
-    # holding a lone "\r", which would otherwise split the row on reading.
-    writer = csv.DictWriter(buf, fieldnames=_csv_columns(), lineterminator="\r\n")
-    writer.writeheader()
+    rows = []
     for rec in records:
         row: dict[str, Any] = {
             "schema_version": rec.schema_version,
@@ -383,8 +316,10 @@ def dumps_csv(records: Iterable[AnnotationRecord]) -> str:
         }
         for name in names:
             row[name] = int(name in rec.labels)
-        writer.writerow(row)
-    return buf.getvalue()
+        rows.append(row)
+    # RFC 4180 line ends (the table writer's): with "\r\n" as terminator the writer quotes
+    # any field holding a lone "\r", which would otherwise split the row on reading.
+    return csv_text(_csv_columns(), rows)
 
 
 def iter_csv(path: Path) -> Iterator[AnnotationRecord]:

@@ -46,6 +46,7 @@ from functools import lru_cache
 from typing import Any
 
 __all__ = [
+    "ORDER_TERMS",
     "STRATEGIES",
     "Candidate",
     "QueueContext",
@@ -55,6 +56,7 @@ __all__ = [
     "rank",
     "stable_unit",
     "target_coders",
+    "term_key",
 ]
 
 
@@ -173,31 +175,64 @@ def _doc_key(doc_id: str, ctx: QueueContext) -> float:
     return stable_unit(ctx.seed, "doc", doc_id) if key is None else key
 
 
+ORDER_TERMS: dict[str, tuple[str, ...]] = {
+    "random": ("order", "passage_id"),
+    "uncertainty": ("margin", "order", "passage_id"),
+    "coverage": ("doc_share", "doc_coded", "doc_key", "order", "passage_id"),
+}
+"""The sort order of each strategy that SQL can reproduce, as named terms (smallest first).
+
+It is declared once: :func:`term_key` builds the Python sort key from it, and
+the store (``queue.py``) builds its ``ORDER BY`` from the same names, so that
+the rows SQL returns first are the ones this module would choose.
+"""
+
+
+def _term_values(ctx: QueueContext) -> dict[str, Callable[[Candidate], Any]]:
+    def doc_coded(c: Candidate) -> int:
+        return ctx.doc_coded.get(c.doc_id, 0)
+
+    return {
+        "order": lambda c: _order(c, ctx),
+        "passage_id": lambda c: c.passage_id,
+        # No prediction sorts last.
+        "margin": lambda c: math.inf if c.margin is None else c.margin,
+        "doc_share": lambda c: doc_coded(c) / max(ctx.doc_total.get(c.doc_id, 1), 1),
+        "doc_coded": doc_coded,
+        # The document's own random key breaks ties between equally covered
+        # documents, so they are visited in a shuffled, not alphabetical, order.
+        "doc_key": lambda c: _doc_key(c.doc_id, ctx),
+    }
+
+
+def term_key(strategy: str, ctx: QueueContext) -> SortKey:
+    """The sort key of a strategy in :data:`ORDER_TERMS`.
+
+    Example:
+        >>> key = term_key("random", QueueContext())
+        >>> key(Candidate("p", "d", 0, order_key=0.5))
+        (0.5, 'p')
+    """
+    values = _term_values(ctx)
+    getters = [values[t] for t in ORDER_TERMS[strategy]]
+    return lambda c: tuple(g(c) for g in getters)
+
+
 def key_random(cands: Sequence[Candidate], ctx: QueueContext) -> tuple[SortKey, str]:
     """Stable pseudo-random order."""
-    return (lambda c: (_order(c, ctx), c.passage_id)), "random"
+    return term_key("random", ctx), "random"
 
 
 def key_coverage(cands: Sequence[Candidate], ctx: QueueContext) -> tuple[SortKey, str]:
     """Least-covered document first, then the stable random order within it."""
-
-    def key(c: Candidate) -> tuple[Any, ...]:
-        coded = ctx.doc_coded.get(c.doc_id, 0)
-        total = max(ctx.doc_total.get(c.doc_id, 1), 1)
-        # The document's own random key breaks ties between equally covered
-        # documents, so they are visited in a shuffled, not alphabetical, order.
-        return (coded / total, coded, _doc_key(c.doc_id, ctx), _order(c, ctx), c.passage_id)
-
-    return key, "coverage"
+    return term_key("coverage", ctx), "coverage"
 
 
 def key_uncertainty(cands: Sequence[Candidate], ctx: QueueContext) -> tuple[SortKey, str]:
     """Smallest margin to a threshold first; passages without predictions last."""
     if all(c.margin is None for c in cands):
         return key_random(cands, ctx)[0], "random"
-    return (
-        lambda c: (math.inf if c.margin is None else c.margin, _order(c, ctx), c.passage_id)
-    ), "uncertainty"
+    return term_key("uncertainty", ctx), "uncertainty"
 
 
 def label_weights(ctx: QueueContext) -> dict[str, float]:

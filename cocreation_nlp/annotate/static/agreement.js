@@ -53,16 +53,11 @@ document.addEventListener("DOMContentLoaded", () => {
   const form = document.getElementById("settings-form");
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    const v = (name) => document.getElementById("set-" + name).value.trim();
+    // Every field of the form is a declared setting; the server validates and converts the values.
+    const changes = {};
+    for (const [name, value] of new FormData(form)) changes[name] = String(value).trim();
     try {
-      await api("POST", "/api/settings", {
-        strategy: v("strategy"),
-        overlap: Number(v("overlap")),
-        overlap_coders: Number(v("overlap_coders")),
-        seed: Number(v("seed")),
-        lease_minutes: Number(v("lease_minutes")),
-        reviewers: v("reviewers").split(",").map((x) => x.trim()).filter(Boolean),
-      });
+      await api("POST", "/api/settings", changes);
       toast("Settings saved.");
       await loadSettings();
     } catch (err) {

@@ -266,3 +266,33 @@ def test_annotate_browser_adjudication_and_agreement_pages(browser, tmp_path: Pa
     gold = store.gold_labels()
     assert set(gold) == {pid} and gold[pid]["reviewer"] == "rev"
     store.close()
+
+
+def test_annotate_browser_settings_form_saves_every_declared_setting(browser, tmp_path: Path):
+    from cocreation_nlp.annotate.settings import SETTINGS
+
+    db = tmp_path / "project.db"
+    store = AnnotationStore(db)
+    store.add_passages([PassageRow("plan:0", "plan", "Residents decide.", title="Plan")])
+    store.close()
+    with serve(db) as base_url, open_page(browser) as (page, errors):
+        sign_in_with_keyboard(page, base_url, "rev")
+        page.goto(base_url + "/agreement")
+        page.wait_for_selector("body[data-ready='true']")
+        # The form is built from the declared settings, a menu where a setting has choices.
+        assert page.locator("#settings-form [name]").evaluate_all("els => els.map(e => e.name)") == [
+            s.name for s in SETTINGS
+        ]
+        assert page.locator("#set-strategy option").all_inner_texts() == list(SETTINGS[0].choices)
+        page.select_option("#set-strategy", "coverage")
+        page.fill("#set-overlap", "0.35")
+        page.fill("#set-lease_minutes", "45")
+        page.fill("#set-reviewers", "rev, Ada ")
+        page.click("#settings-form button[type=submit]")
+        page.wait_for_selector(".toast:has-text('Settings saved')")
+        assert errors == []
+    store = AnnotationStore(db)
+    saved = store.get_settings()
+    store.close()
+    assert saved["strategy"] == "coverage" and saved["overlap"] == 0.35 and saved["lease_minutes"] == 45
+    assert saved["reviewers"] == ["Ada", "rev"] and saved["seed"] == 0

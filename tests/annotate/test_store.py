@@ -1,21 +1,15 @@
-"""The SQLite annotation store: schema, decisions and history, queue strategies, gold, settings, CLI."""
+"""The SQLite annotation store: schema, decisions and history, the queue, gold labels, settings."""
 
 from __future__ import annotations
 
-import doctest
 import json
 import sqlite3
 from collections import Counter
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from cocreation_nlp.annotate import records as records_module
 from cocreation_nlp.annotate import sampling
-from cocreation_nlp.annotate import store as store_module
-from cocreation_nlp.annotate.cli import annotate_app
-from cocreation_nlp.annotate.sampling import Candidate, QueueContext
 from cocreation_nlp.annotate.store import (
     SETTINGS,
     AnnotationStore,
@@ -254,61 +248,6 @@ def test_annotate_store_overlap_passages_come_first_for_a_second_coder(store: An
         assert store.next_passage("bob")[0] != pid
 
 
-def test_annotate_sampling_overlap_share_is_stable_and_monotone():
-    ids = [f"doc:{i}" for i in range(4000)]
-    low = {i for i in ids if sampling.needs_overlap(i, 0.1)}
-    high = {i for i in ids if sampling.needs_overlap(i, 0.3)}
-    assert low <= high
-    assert 0.08 < len(low) / len(ids) < 0.12
-    assert 0.27 < len(high) / len(ids) < 0.33
-    assert sampling.target_coders(next(iter(low)), 0.1, 3) == 3
-
-
-def test_annotate_sampling_coverage_prefers_least_covered_document():
-    cands = [Candidate("a:1", "a", 1), Candidate("b:1", "b", 1), Candidate("c:1", "c", 1)]
-    ctx = QueueContext(doc_total={"a": 10, "b": 10, "c": 4}, doc_coded={"a": 1, "b": 0, "c": 1})
-    assert sampling.choose(cands, ctx, "coverage")[0].doc_id == "b"
-
-
-def test_annotate_sampling_uncertainty_prefers_smallest_margin_and_falls_back():
-    cands = [
-        Candidate("p1", "a", 0, margin=0.4),
-        Candidate("p2", "a", 1, margin=0.01),
-        Candidate("p3", "a", 2),
-    ]
-    chosen, used = sampling.choose(cands, QueueContext(), "uncertainty")
-    assert (chosen.passage_id, used) == ("p2", "uncertainty")
-    ranked, _ = sampling.rank(cands, QueueContext(), "uncertainty")
-    assert ranked[-1].passage_id == "p3"  # no prediction: last
-    plain = [Candidate("p1", "a", 0), Candidate("p2", "a", 1)]
-    assert sampling.choose(plain, QueueContext(), "uncertainty")[1] == "random"
-
-
-def test_annotate_sampling_rare_label_boosts_rare_labels():
-    labels = ["individual", "systemic"]
-    ctx = QueueContext(label_counts={"individual": 50, "systemic": 1}, n_decided=60, labels=labels)
-    cands = [
-        Candidate("p1", "a", 0, probs={"individual": 0.9, "systemic": 0.1}),
-        Candidate("p2", "a", 1, probs={"individual": 0.1, "systemic": 0.6}),
-    ]
-    assert sampling.choose(cands, ctx, "rare_label")[0].passage_id == "p2"
-    # Without predictions: near a passage already labelled with the rare label.
-    ctx2 = QueueContext(
-        label_counts={"individual": 50, "systemic": 1},
-        labels=labels,
-        labelled={"a": [(10, frozenset({"systemic"})), (40, frozenset({"individual"}))]},
-    )
-    near = [Candidate("far", "a", 41), Candidate("near", "a", 11), Candidate("other", "b", 11)]
-    assert sampling.choose(near, ctx2, "rare_label")[0].passage_id == "near"
-    # Nothing to go on: coverage order.
-    assert sampling.choose(near, QueueContext(labels=labels), "rare_label")[1] == "coverage"
-
-
-def test_annotate_sampling_unknown_strategy():
-    with pytest.raises(ValueError, match="Available: random, coverage"):
-        sampling.rank([Candidate("p", "d", 0)], QueueContext(), "smart")
-
-
 def test_annotate_store_uncertainty_queue_uses_loaded_predictions(store: AnnotationStore, tmp_path: Path):
     store.add_passages(rows(5))
     table = tmp_path / "predictions.csv"
@@ -385,69 +324,6 @@ def test_annotate_store_settings_validate_and_default(store: AnnotationStore):
 def test_annotate_store_every_setting_has_help():
     for s in SETTINGS:
         assert s.help.endswith(".") and len(s.help) > 20, s.name
-
-
-# ---------------------------------------------------------------- doctests
-
-
-@pytest.mark.parametrize("module", [sampling, store_module, records_module])
-def test_annotate_doctests(module):
-    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
-    assert result.failed == 0
-
-
-# ---------------------------------------------------------------- CLI
-
-
-def test_annotate_cli_add_agreement_and_predictions(tmp_path: Path):
-    runner = CliRunner()
-    db = tmp_path / "p.db"
-    table = tmp_path / "passages.jsonl"
-    table.write_text(
-        "".join(json.dumps({"doc_id": "d", "text": f"Text {i}"}) + "\n" for i in range(4)), encoding="utf-8"
-    )
-    result = runner.invoke(annotate_app, ["add", str(db), str(table)])
-    assert result.exit_code == 0, result.output
-    assert "Added 4 passages" in result.output
-    s = AnnotationStore(db)
-    for i in range(4):
-        s.save_decision(f"d:p{i}", "ada", ["equity"] if i % 2 else [])
-        s.save_decision(f"d:p{i}", "bob", ["equity"] if i < 2 else [])
-    s.close()
-    out = tmp_path / "agreement.csv"
-    result = runner.invoke(annotate_app, ["agreement", str(db), "-o", str(out), "--n-boot", "50"])
-    assert result.exit_code == 0, result.output
-    assert "equity" in result.output and "ada x bob" in result.output
-    header = out.read_text(encoding="utf-8").splitlines()[0]
-    assert header.startswith("label,alpha,alpha_low,alpha_high") and "kappa:ada|bob" in header
-    preds = tmp_path / "pred.csv"
-    preds.write_text("passage_id,label,prob\nd:p0,equity,0.4\n", encoding="utf-8")
-    result = runner.invoke(annotate_app, ["predictions", str(db), str(preds)])
-    assert result.exit_code == 0 and "Loaded 1 predictions" in result.output
-
-
-def test_annotate_cli_errors_are_one_line(tmp_path: Path):
-    runner = CliRunner()
-    result = runner.invoke(annotate_app, ["agreement", str(tmp_path / "missing.db")])
-    assert result.exit_code == 1
-    assert "Error: No annotation project" in result.output
-    bad = tmp_path / "bad.csv"
-    bad.write_text("doc_id,text\nd,\n", encoding="utf-8")
-    result = runner.invoke(annotate_app, ["add", str(tmp_path / "p.db"), str(bad)])
-    assert result.exit_code == 1 and "Error:" in result.output and "Traceback" not in result.output
-    result = runner.invoke(annotate_app, ["serve", str(tmp_path / "p.db"), "--host", "0.0.0.0"])
-    assert result.exit_code == 1 and "without an access token" in result.output
-
-
-def test_annotate_cli_every_command_has_help_with_an_example():
-    runner = CliRunner()
-    for command in annotate_app.registered_commands:
-        name = command.name or command.callback.__name__
-        result = runner.invoke(annotate_app, [name, "--help"])
-        assert result.exit_code == 0, name
-        assert "Example:" in result.output, name
-    serve_help = runner.invoke(annotate_app, ["serve", "--help"], terminal_width=200).output
-    assert "0.0.0.0" in serve_help and "127.0.0.1" in serve_help
 
 
 def test_store_loads_wide_passages_csv_from_score(tmp_path):  # noqa: ANN001, ANN201

@@ -1,0 +1,147 @@
+"""``cocreation classify``: classify texts, or the passages of a CSV/JSONL table.
+
+The classifier core (:mod:`.classify`, :mod:`.model`) takes lists of texts;
+this module does the rest: choosing the model, detecting languages where the
+input gives none, turning empty or non-text rows into a prediction with a
+reason instead of an error, and reading and writing tables. Output columns
+come from :mod:`.export` (:data:`~cocreation_nlp.export.PREDICTION_COLUMNS`),
+so a ``classify`` table has the same prediction columns as ``score``'s
+passages.csv.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .atomic import atomic_open
+from .classify import PassagePrediction
+from .errors import InputError
+from .export import PREDICTION_COLUMNS, prediction_cells
+from .ingest import detect_language
+from .model import default_model, load_classifier
+from .tables import names, read_rows, write_csv
+
+NOTE_COLUMN = "prediction_note"
+"""The column ``classify`` adds after the predictions: why a row has no or a rule-only prediction."""
+
+
+def _empty_reason(value: Any) -> str:
+    """Why ``value`` cannot be classified (``""`` when it can)."""
+    if isinstance(value, str):
+        return "" if value.strip() else "empty text"
+    if value is None or (isinstance(value, float) and value != value):
+        return "empty text"
+    return f"not text ({type(value).__name__})"
+
+
+def _language(text: str) -> str:
+    # Detection needs a few words; a short passage is taken as English, the model's language.
+    return detect_language(text) if len(text.split()) >= 5 else "en"
+
+
+def predict(
+    texts: Sequence[Any],
+    *,
+    model: str | os.PathLike[str] | None = None,
+    languages: Sequence[Any] | None = None,
+    batch_size: int = 512,
+) -> tuple[list[PassagePrediction], str]:
+    """Classify ``texts``; return one prediction per item (in order) and the model id.
+
+    Items that are not text, or are empty, get a prediction with no
+    probabilities and the reason (``empty text``, ``not text (int)``). Without
+    ``languages``, each text's language is detected.
+    """
+    clf = load_classifier(str(model) if model is not None else default_model())
+    out: list[PassagePrediction] = [PassagePrediction(None, None, reason=_empty_reason(t)) for t in texts]
+    valid = [i for i, p in enumerate(out) if not p.reason]
+    langs = (
+        [str(v) if isinstance(v, str) and v else "und" for v in languages]
+        if languages is not None
+        else [_language(t) if isinstance(t, str) else "und" for t in texts]
+    )
+    for start in range(0, len(valid), batch_size):
+        idx = valid[start : start + batch_size]
+        pred = clf.predict_texts([texts[i] for i in idx], [langs[i] for i in idx])
+        for i, record in zip(idx, pred.records(), strict=True):
+            out[i] = record
+    return out, str(clf.model_id)
+
+
+@dataclass(frozen=True, slots=True)
+class ClassifySummary:
+    """Counts of a ``classify`` run, for the CLI's closing line."""
+
+    rows: int
+    predicted: int
+    empty: int
+    rule_only: int
+    model_id: str
+
+
+def classify_table(
+    input_path: str | os.PathLike[str],
+    output_path: str | os.PathLike[str],
+    *,
+    model: str | os.PathLike[str] | None = None,
+    text_column: str = "text",
+    language_column: str = "language",
+    batch_size: int = 512,
+) -> ClassifySummary:
+    """Classify the passages of a CSV or JSONL file; write every input column plus predictions.
+
+    For each label L the output has ``L_prob`` (0-1) and ``L`` (0/1, the
+    tuned decision), then ``evidence`` (rule hits, JSON) and
+    ``prediction_note`` (why a row has no or a rule-only prediction). Empty
+    or non-text rows get an empty prediction with a reason; they never stop
+    the file. The output (``.csv``, or ``.jsonl``) is written atomically.
+
+    Raises:
+        InputError: for a missing or unreadable file, or a missing text column.
+    """
+    src = Path(input_path)
+    if not src.exists():
+        raise InputError(str(src), "file not found", kind="missing")
+    rows = list(read_rows(src))
+    columns: dict[str, None] = {}
+    for row in rows:
+        columns.update(dict.fromkeys(row))
+    if not rows and src.suffix.lower() == ".csv":
+        import csv
+
+        with src.open(newline="", encoding="utf-8-sig") as fh:
+            columns = dict.fromkeys(next(csv.reader(fh), []))
+    if text_column not in columns:
+        raise InputError(
+            str(src),
+            f"no column {text_column!r}; columns: {', '.join(map(str, columns))}. Use --text-column.",
+            kind="bad-column",
+        )
+    languages = None
+    if language_column in columns:
+        languages = [r.get(language_column) for r in rows]
+    preds, model_id = predict(
+        [r.get(text_column) for r in rows], model=model, languages=languages, batch_size=batch_size
+    )
+    out_columns = [*columns, *names(PREDICTION_COLUMNS), NOTE_COLUMN]
+    out_rows = [{**r, **prediction_cells(p), NOTE_COLUMN: p.reason} for r, p in zip(rows, preds, strict=True)]
+    dst = Path(output_path)
+    if dst.suffix.lower() in (".jsonl", ".ndjson"):
+        with atomic_open(dst) as fh:
+            for r in out_rows:
+                fh.write(json.dumps({c: r.get(c) for c in out_columns}, ensure_ascii=False) + "\n")
+    else:
+        write_csv(dst, out_columns, out_rows)
+    notes = [p.reason for p in preds]
+    return ClassifySummary(
+        rows=len(rows),
+        predicted=sum(1 for p in preds if p.in_scope),
+        empty=sum(1 for n in notes if n.startswith(("empty", "not text"))),
+        rule_only=sum(1 for n in notes if n.startswith("rule-only")),
+        model_id=model_id,
+    )

@@ -1,0 +1,52 @@
+"""`cocreation classify`: a table of passages in, every input column plus predictions out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from cocreation_nlp.cli import app
+from cocreation_nlp.codebook import LABELS
+
+
+def test_cli_classify_interface(trained: Path, tmp_path: Path) -> None:
+    import pandas as pd
+
+    src = tmp_path / "in.csv"
+    pd.DataFrame(
+        {
+            "id": ["a", "b", "c"],
+            "text": ["Teachers will work with parents as partners.", "", "Residents voted on the budget."],
+        }
+    ).to_csv(src, index=False)
+    out = tmp_path / "out.csv"
+    r = CliRunner().invoke(app, ["classify", str(src), "-o", str(out), "--model", str(trained)])
+    assert r.exit_code == 0, r.output
+    df = pd.read_csv(out, keep_default_na=False)
+    assert list(df.columns[:2]) == ["id", "text"]
+    for label in LABELS:
+        assert f"{label}_prob" in df.columns and label in df.columns
+    assert int(df.loc[0, "professionals"]) in (0, 1) and 0 <= float(df.loc[0, "professionals_prob"]) <= 1
+    assert df.loc[1, "professionals_prob"] == "" and df.loc[1, "prediction_note"] == "empty text"
+    assert "evidence" in df.columns and "teachers" in df.loc[0, "evidence"].lower()
+    r = CliRunner().invoke(
+        app, ["classify", str(src), "-o", str(out), "--model", str(trained), "--text-column", "body"]
+    )
+    assert r.exit_code == 1 and "no column 'body'" in r.stderr
+
+
+def test_cli_classify_jsonl_and_non_text_rows(trained: Path, tmp_path: Path) -> None:
+    import pandas as pd
+
+    src = tmp_path / "in.jsonl"
+    src.write_text(
+        '{"text": "Charities run the peer support groups."}\n{"text": 42}\n{"text": null}\n', encoding="utf-8"
+    )
+    out = tmp_path / "out.csv"
+    r = CliRunner().invoke(app, ["classify", str(src), "-o", str(out), "--model", str(trained)])
+    assert r.exit_code == 0, r.output
+    df = pd.read_csv(out, keep_default_na=False)
+    assert df.loc[1, "prediction_note"] == "not text (int)"
+    assert df.loc[2, "prediction_note"] == "empty text"
+    assert int(df.loc[0, "collective"]) == 1
