@@ -56,6 +56,8 @@ from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import AnnotationError, CocreationError
+from . import sampling
+from .evidence import rule_evidence
 from .records import FORMATS, dumps_records, label_studio_config
 from .settings import SETTINGS
 from .store import AnnotationStore
@@ -147,6 +149,12 @@ class DecisionBody(BaseModel):
     comment: str = Field(default="", max_length=5000)
     flagged: bool = False
     skipped: bool = False
+    lead_time: float | None = Field(
+        default=None,
+        ge=0,
+        le=7 * 24 * 3600,
+        description="Seconds this version of the answer took (browser-measured).",
+    )
 
 
 class GoldBody(BaseModel):
@@ -493,11 +501,19 @@ def create_app(
             }
         )
 
+    def with_coders(passage: dict[str, Any]) -> dict[str, Any]:
+        # How many annotators label the passage independently: the labelling
+        # view shows a "double-coded" sign for the overlap share.
+        settings = store.get_settings()
+        coders = max(2, int(settings["overlap_coders"]))
+        passage["coders"] = sampling.target_coders(passage["passage_id"], float(settings["overlap"]), coders)
+        return passage
+
     def api_next(request: Request) -> Response:
         name = require_user(request)
         strategy = request.query_params.get("strategy") or None
         passage_id, used = store.next_passage(name, strategy=strategy)
-        passage = store.get_passage(passage_id) if passage_id else None
+        passage = with_coders(store.get_passage(passage_id)) if passage_id else None
         return ok({"passage": passage, "decision": None, "strategy": used, "progress": store.progress(name)})
 
     def api_passage(request: Request) -> Response:
@@ -509,11 +525,22 @@ def create_app(
             raise ApiError(404, str(err)) from err
         return ok(
             {
-                "passage": passage,
+                "passage": with_coders(passage),
                 "decision": store.get_decision(passage_id, name),
                 "progress": store.progress(name),
             }
         )
+
+    async def api_evidence(request: Request) -> Response:
+        require_user(request)
+        passage_id = request.query_params.get("id", "")
+        try:
+            passage = store.get_passage(passage_id, with_neighbours=False)
+        except AnnotationError as err:
+            raise ApiError(404, str(err)) from err
+        # The rule matcher's first use loads spaCy (seconds): off the event loop.
+        evidence = await _threaded(rule_evidence, passage["text"], passage.get("language"))
+        return ok({"passage_id": passage_id, "evidence": evidence})
 
     async def api_decide(request: Request) -> Response:
         name = require_user(request)
@@ -645,6 +672,7 @@ def create_app(
         Route("/api/codebook", api_codebook),
         Route("/api/next", api_next),
         Route("/api/passage", api_passage),
+        Route("/api/evidence", api_evidence),
         Route("/api/decisions", api_decide, methods=["POST"]),
         Route("/api/decisions/recent", api_recent),
         Route("/api/progress", api_progress),

@@ -259,8 +259,16 @@ def test_annotate_browser_adjudication_and_agreement_pages(browser, tmp_path: Pa
         pid = first.get_attribute("data-passage-id")
         first.locator(".gold .toggle", has_text="equity").click()
         first.locator(".gold button.primary").click()
-        page.wait_for_selector(
-            f"article.adj-card[data-passage-id='{pid}'] .gold p:has-text('Gold saved by rev')"
+        # A resolved card leaves the list without a reload; the other one takes focus.
+        page.wait_for_selector(f"article.adj-card[data-passage-id='{pid}']", state="detached")
+        assert cards.count() == 1
+        assert page.locator("article.adj-card.current").get_attribute("data-passage-id") != pid
+        assert "1 passage(s) to resolve" in page.locator("#adj-count").text_content()
+        page.locator("#show-resolved").check()
+        page.wait_for_selector(f"article.adj-card.resolved[data-passage-id='{pid}']")
+        assert (
+            "Resolved by rev"
+            in page.locator(f"article.adj-card[data-passage-id='{pid}'] .gold").text_content()
         )
         assert errors == []
     gold = store.gold_labels()
