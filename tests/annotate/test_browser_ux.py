@@ -18,7 +18,7 @@ from cocreation_nlp.annotate import sampling
 from cocreation_nlp.annotate.evidence import rule_evidence
 from cocreation_nlp.annotate.store import AnnotationStore, PassageRow
 from cocreation_nlp.codebook import load_codebook
-from tests.test_annotate_browser import idle, serve, shown, sign_in_with_keyboard
+from tests.annotate.test_browser import idle, serve, shown, sign_in_with_keyboard
 
 pytestmark = pytest.mark.browser
 
