@@ -78,6 +78,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "annotate.decisions",
             "annotate.queue",
             "annotate.interchange",
+            "annotate.evidence",
         ),
     ),
     ("annotation facade", ("annotate.store",)),
