@@ -71,6 +71,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
         "annotation store",
         (
+            "annotate.units",
+            "annotate.adjudication",
             "annotate.sampling",
             "annotate.db",
             "annotate.settings",
@@ -79,6 +81,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "annotate.queue",
             "annotate.interchange",
             "annotate.evidence",
+            "annotate.search",
         ),
     ),
     ("annotation facade", ("annotate.store",)),

@@ -57,8 +57,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import AnnotationError, CocreationError
 from . import sampling
+from .adjudication import PRESELECT_RULE
 from .evidence import rule_evidence
 from .records import FORMATS, dumps_records, label_studio_config
+from .search import PassageQuery
 from .settings import SETTINGS
 from .store import AnnotationStore
 
@@ -164,6 +166,9 @@ class GoldBody(BaseModel):
     passage_id: str = Field(min_length=1)
     labels: list[str] = Field(default_factory=list)
     comment: str = Field(default="", max_length=5000)
+    lead_time: float | None = Field(
+        default=None, ge=0, le=7 * 24 * 3600, description="Seconds the reviewer spent (browser-measured)."
+    )
 
 
 SettingsBody: type[BaseModel] = create_model(
@@ -447,6 +452,9 @@ def create_app(
     def agreement_page(request: Request) -> Response:
         return signed_in_page(request, "agreement.html", settings_help=SETTINGS)
 
+    def passages_page(request: Request) -> Response:
+        return signed_in_page(request, "passages.html")
+
     # -------------------------------------------------------------- API
 
     async def api_login(request: Request) -> Response:
@@ -553,6 +561,7 @@ def create_app(
             comment=data.comment,
             flagged=data.flagged,
             skipped=data.skipped,
+            lead_time=data.lead_time,
         )
         progress = await _threaded(store.progress, name)
         return ok({"decision": decision, "progress": progress})
@@ -585,13 +594,45 @@ def create_app(
                 "items": items,
                 "labels": list(codebook.label_names),
                 "reviewer": store.is_reviewer(name),
+                "preselect_rule": PRESELECT_RULE,
             }
         )
+
+    async def api_passages(request: Request) -> Response:
+        name = require_user(request)
+        q = request.query_params
+        try:
+            query = PassageQuery(
+                text=q.get("q", ""),
+                doc_id=q.get("doc", ""),
+                label=q.get("label", ""),
+                annotator=q.get("annotator", ""),
+                flagged=q.get("flagged", "0") in {"1", "true", "yes"},
+                units_only=q.get("all", "0") not in {"1", "true", "yes"},
+                limit=int(q.get("limit", "50")),
+                offset=int(q.get("offset", "0")),
+            )
+        except ValueError as err:
+            raise ApiError(400, "limit and offset must be integers.") from err
+        try:
+            found = await _threaded(
+                store.search_passages, query, viewer=name, reviewer=store.is_reviewer(name)
+            )
+        except AnnotationError as err:
+            raise ApiError(400, str(err)) from err
+        return ok(found)
 
     async def api_gold(request: Request) -> Response:
         reviewer = require_reviewer(request)
         data: GoldBody = body(request, GoldBody, await request.body())
-        gold = await _threaded(store.set_gold, data.passage_id, data.labels, reviewer, comment=data.comment)
+        gold = await _threaded(
+            store.set_gold,
+            data.passage_id,
+            data.labels,
+            reviewer,
+            comment=data.comment,
+            lead_time=data.lead_time,
+        )
         return ok({"gold": gold})
 
     def api_settings(request: Request) -> Response:
@@ -665,6 +706,7 @@ def create_app(
         Route("/label", label_page),
         Route("/adjudicate", adjudicate_page),
         Route("/agreement", agreement_page),
+        Route("/passages", passages_page),
         Route("/api/health", api_health),
         Route("/api/login", api_login, methods=["POST"]),
         Route("/api/logout", api_logout, methods=["POST"]),
@@ -673,6 +715,7 @@ def create_app(
         Route("/api/next", api_next),
         Route("/api/passage", api_passage),
         Route("/api/evidence", api_evidence),
+        Route("/api/passages", api_passages),
         Route("/api/decisions", api_decide, methods=["POST"]),
         Route("/api/decisions/recent", api_recent),
         Route("/api/progress", api_progress),

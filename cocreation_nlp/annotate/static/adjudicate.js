@@ -19,6 +19,8 @@ document.addEventListener("DOMContentLoaded", () => {
   let order = new Map();    // label name -> codebook position
   let cards = [];           // [{item, node, chosen, buttons, comment, status, save}]
   let current = -1;
+  // lead_time of a gold label: the time its card was the one in focus (summed).
+  const timer = CC.activeTimer();
 
   for (const def of document.querySelectorAll(".codebook .def")) {
     const key = def.querySelector("summary kbd");
@@ -103,7 +105,7 @@ document.addEventListener("DOMContentLoaded", () => {
   function buildCard(item) {
     const p = item.passage;
     const where = [p.heading ? "§ " + p.heading : "", p.page !== null && p.page !== undefined ? "page " + p.page : "", p.passage_id].filter(Boolean).join(" · ");
-    const card = { item, chosen: new Set(item.gold ? item.gold.labels : item.suggestion), evidence: false };
+    const card = { item, chosen: new Set(item.gold ? item.gold.labels : item.suggestion), evidence: false, spent: 0 };
     card.text = el("p", { class: "passage" }, p.text);
     card.node = el("article", { class: "adj-card" + (item.gold ? " resolved" : ""), dataset: { passageId: p.passage_id }, tabindex: "-1" },
       el("header", {}, el("h3", {}, p.title || p.doc_id), el("p", { class: "muted" }, where)),
@@ -127,7 +129,10 @@ document.addEventListener("DOMContentLoaded", () => {
   }
 
   function focusCard(index, scroll = true) {
-    if (index < 0 || index >= cards.length) return;
+    if (index < 0 || index >= cards.length || index === current) return;
+    const before = current >= 0 ? cards[current] : null;
+    const spent = timer.take();
+    if (before) before.spent += spent;
     if (current >= 0 && current < cards.length && cards[current]) {
       cards[current].node.classList.remove("current");
       cards[current].node.removeAttribute("aria-current");
@@ -158,7 +163,12 @@ document.addEventListener("DOMContentLoaded", () => {
     saving = saving.then(async () => {
       if (!cards.includes(card)) return;
       try {
-        const d = await api("POST", "/api/gold", { passage_id: card.item.passage.passage_id, labels: Array.from(card.chosen), comment: card.comment.value });
+        if (cards[current] === card) card.spent += timer.take();
+        const d = await api("POST", "/api/gold", {
+          passage_id: card.item.passage.passage_id, labels: Array.from(card.chosen), comment: card.comment.value,
+          lead_time: Math.round(card.spent * 1000) / 1000,
+        });
+        card.spent = 0;
         const text = d.gold.labels.join(", ") || "none applies";
         card.item.gold = d.gold;
         toast(`Gold label saved: ${text}.`);
@@ -187,9 +197,12 @@ document.addEventListener("DOMContentLoaded", () => {
     return saving;
   }
 
+  let latest = 0;
   async function load() {
+    const ticket = ++latest;
     try {
       const d = await api("GET", "/api/disagreements?include_resolved=" + (showResolved.checked ? "1" : "0"));
+      if (ticket !== latest) return;  // the box was toggled again meanwhile
       labels = d.labels;
       order = new Map(labels.map((name, i) => [name, i]));
       if (d.preselect_rule) ruleText.textContent = d.preselect_rule;

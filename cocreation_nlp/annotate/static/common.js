@@ -128,6 +128,38 @@ const CC = (() => {
       " " + Array.from(byLabel.get(name)).join(", ")));
   }
 
+  /**
+   * Time spent on the item in front of the user, for ``lead_time`` (seconds,
+   * as Label Studio calls it). Counts only while the tab is visible, and at
+   * most ``idleMs`` between two signs of life (a key, a click, a scroll, the
+   * pointer moving), so a break with the tab open is not counted as work.
+   * ``take()`` returns the seconds since the last take and starts again.
+   */
+  function activeTimer(idleMs = 5 * 60 * 1000) {
+    let ms = 0;
+    let mark = document.hidden ? null : performance.now();
+    function credit() {
+      if (mark === null) return;
+      const now = performance.now();
+      ms += Math.min(now - mark, idleMs);
+      mark = now;
+    }
+    document.addEventListener("visibilitychange", () => {
+      if (document.hidden) { credit(); mark = null; } else { mark = performance.now(); }
+    });
+    for (const name of ["keydown", "pointerdown", "pointermove", "wheel", "scroll"]) {
+      window.addEventListener(name, credit, { passive: true, capture: true });
+    }
+    return {
+      take() {
+        credit();
+        const seconds = Math.round(ms) / 1000;
+        ms = 0;
+        return seconds;
+      },
+    };
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
     const logout = document.getElementById("logout");
     if (logout) {
@@ -138,5 +170,5 @@ const CC = (() => {
     }
   });
 
-  return { api, el, toast, fmt, highlight, evidenceLegend };
+  return { api, el, toast, fmt, highlight, evidenceLegend, activeTimer };
 })();

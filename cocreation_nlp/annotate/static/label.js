@@ -25,40 +25,9 @@ document.addEventListener("DOMContentLoaded", () => {
     lastSaved: null,    // passage id of the most recent save (what "undo" reopens)
   };
 
-  // ------------------------------------------------------------ time per item
-  //
-  // lead_time (seconds, as Label Studio calls it) is the time this version of
-  // the answer took: from the passage appearing to the save, counting only
-  // time the tab was visible, and at most IDLE_MS between two signs of life
-  // (a key, a click, a scroll, the pointer moving), so a lunch break with the
-  // tab open does not count as five minutes of reading.
-  const IDLE_MS = 5 * 60 * 1000;
-  const timer = { ms: 0, mark: null };
-  function timerStart() {
-    timer.ms = 0;
-    timer.mark = document.hidden ? null : performance.now();
-  }
-  function timerCredit() {
-    if (timer.mark === null) return;
-    const now = performance.now();
-    timer.ms += Math.min(now - timer.mark, IDLE_MS);
-    timer.mark = now;
-  }
-  function leadTime() {
-    timerCredit();
-    return Math.round(timer.ms) / 1000;
-  }
-  document.addEventListener("visibilitychange", () => {
-    if (document.hidden) {
-      timerCredit();
-      timer.mark = null;
-    } else {
-      timer.mark = performance.now();
-    }
-  });
-  for (const name of ["keydown", "pointerdown", "pointermove", "wheel", "scroll"]) {
-    window.addEventListener(name, timerCredit, { passive: true, capture: true });
-  }
+  // lead_time: the time this version of the answer took, from the passage
+  // appearing to the save (visible tab only, idle gaps capped; see CC.activeTimer).
+  const timer = CC.activeTimer();
 
   // ------------------------------------------------------------ rendering
 
@@ -87,7 +56,7 @@ document.addEventListener("DOMContentLoaded", () => {
     $("evidence-legend").replaceChildren();
     const card = $("passage-card");
     window.scrollTo(0, 0);
-    timerStart();
+    timer.take();  // a new item: start counting from zero
     if (!passage) {
       card.classList.add("finished");
       card.dataset.passageId = "";
@@ -225,7 +194,7 @@ document.addEventListener("DOMContentLoaded", () => {
       comment: $("comment").value,
       flagged: state.flagged,
       skipped: Boolean(skipped),
-      lead_time: leadTime(),
+      lead_time: timer.take(),
     });
     showProgress(d.progress);
     const labels = d.decision.labels;
