@@ -1,6 +1,6 @@
 """The annotation web app: a thin HTTP layer over :mod:`.store` and :mod:`.sampling`.
 
-Pages (``/label``, ``/adjudicate``, ``/agreement``, ``/login``) are plain
+Pages (``/label``, ``/passages``, ``/adjudicate``, ``/agreement``, ``/login``) are plain
 HTML rendered by Jinja with autoescaping; everything that comes from a
 document (passage text, titles, headings, comments) reaches the browser only
 as JSON and is put on the page with ``textContent``, never ``innerHTML``, so
