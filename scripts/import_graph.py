@@ -71,6 +71,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
         "annotation store",
         (
+            "annotate.units",
+            "annotate.adjudication",
             "annotate.sampling",
             "annotate.db",
             "annotate.settings",
@@ -78,6 +80,8 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "annotate.decisions",
             "annotate.queue",
             "annotate.interchange",
+            "annotate.evidence",
+            "annotate.search",
         ),
     ),
     ("annotation facade", ("annotate.store",)),

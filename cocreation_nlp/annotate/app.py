@@ -1,6 +1,6 @@
 """The annotation web app: a thin HTTP layer over :mod:`.store` and :mod:`.sampling`.
 
-Pages (``/label``, ``/adjudicate``, ``/agreement``, ``/login``) are plain
+Pages (``/label``, ``/passages``, ``/adjudicate``, ``/agreement``, ``/login``) are plain
 HTML rendered by Jinja with autoescaping; everything that comes from a
 document (passage text, titles, headings, comments) reaches the browser only
 as JSON and is put on the page with ``textContent``, never ``innerHTML``, so
@@ -56,7 +56,11 @@ from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import AnnotationError, CocreationError
+from . import sampling
+from .adjudication import PRESELECT_RULE
+from .evidence import rule_evidence
 from .records import FORMATS, dumps_records, label_studio_config
+from .search import PassageQuery
 from .settings import SETTINGS
 from .store import AnnotationStore
 
@@ -147,6 +151,12 @@ class DecisionBody(BaseModel):
     comment: str = Field(default="", max_length=5000)
     flagged: bool = False
     skipped: bool = False
+    lead_time: float | None = Field(
+        default=None,
+        ge=0,
+        le=7 * 24 * 3600,
+        description="Seconds this version of the answer took (browser-measured).",
+    )
 
 
 class GoldBody(BaseModel):
@@ -156,6 +166,9 @@ class GoldBody(BaseModel):
     passage_id: str = Field(min_length=1)
     labels: list[str] = Field(default_factory=list)
     comment: str = Field(default="", max_length=5000)
+    lead_time: float | None = Field(
+        default=None, ge=0, le=7 * 24 * 3600, description="Seconds the reviewer spent (browser-measured)."
+    )
 
 
 SettingsBody: type[BaseModel] = create_model(
@@ -439,6 +452,9 @@ def create_app(
     def agreement_page(request: Request) -> Response:
         return signed_in_page(request, "agreement.html", settings_help=SETTINGS)
 
+    def passages_page(request: Request) -> Response:
+        return signed_in_page(request, "passages.html")
+
     # -------------------------------------------------------------- API
 
     async def api_login(request: Request) -> Response:
@@ -493,11 +509,19 @@ def create_app(
             }
         )
 
+    def with_coders(passage: dict[str, Any]) -> dict[str, Any]:
+        # How many annotators label the passage independently: the labelling
+        # view shows a "double-coded" sign for the overlap share.
+        settings = store.get_settings()
+        coders = max(2, int(settings["overlap_coders"]))
+        passage["coders"] = sampling.target_coders(passage["passage_id"], float(settings["overlap"]), coders)
+        return passage
+
     def api_next(request: Request) -> Response:
         name = require_user(request)
         strategy = request.query_params.get("strategy") or None
         passage_id, used = store.next_passage(name, strategy=strategy)
-        passage = store.get_passage(passage_id) if passage_id else None
+        passage = with_coders(store.get_passage(passage_id)) if passage_id else None
         return ok({"passage": passage, "decision": None, "strategy": used, "progress": store.progress(name)})
 
     def api_passage(request: Request) -> Response:
@@ -509,11 +533,22 @@ def create_app(
             raise ApiError(404, str(err)) from err
         return ok(
             {
-                "passage": passage,
+                "passage": with_coders(passage),
                 "decision": store.get_decision(passage_id, name),
                 "progress": store.progress(name),
             }
         )
+
+    async def api_evidence(request: Request) -> Response:
+        require_user(request)
+        passage_id = request.query_params.get("id", "")
+        try:
+            passage = store.get_passage(passage_id, with_neighbours=False)
+        except AnnotationError as err:
+            raise ApiError(404, str(err)) from err
+        # The rule matcher's first use loads spaCy (seconds): off the event loop.
+        evidence = await _threaded(rule_evidence, passage["text"], passage.get("language"))
+        return ok({"passage_id": passage_id, "evidence": evidence})
 
     async def api_decide(request: Request) -> Response:
         name = require_user(request)
@@ -526,6 +561,7 @@ def create_app(
             comment=data.comment,
             flagged=data.flagged,
             skipped=data.skipped,
+            lead_time=data.lead_time,
         )
         progress = await _threaded(store.progress, name)
         return ok({"decision": decision, "progress": progress})
@@ -558,13 +594,45 @@ def create_app(
                 "items": items,
                 "labels": list(codebook.label_names),
                 "reviewer": store.is_reviewer(name),
+                "preselect_rule": PRESELECT_RULE,
             }
         )
+
+    async def api_passages(request: Request) -> Response:
+        name = require_user(request)
+        q = request.query_params
+        try:
+            query = PassageQuery(
+                text=q.get("q", ""),
+                doc_id=q.get("doc", ""),
+                label=q.get("label", ""),
+                annotator=q.get("annotator", ""),
+                flagged=q.get("flagged", "0") in {"1", "true", "yes"},
+                units_only=q.get("all", "0") not in {"1", "true", "yes"},
+                limit=int(q.get("limit", "50")),
+                offset=int(q.get("offset", "0")),
+            )
+        except ValueError as err:
+            raise ApiError(400, "limit and offset must be integers.") from err
+        try:
+            found = await _threaded(
+                store.search_passages, query, viewer=name, reviewer=store.is_reviewer(name)
+            )
+        except AnnotationError as err:
+            raise ApiError(400, str(err)) from err
+        return ok(found)
 
     async def api_gold(request: Request) -> Response:
         reviewer = require_reviewer(request)
         data: GoldBody = body(request, GoldBody, await request.body())
-        gold = await _threaded(store.set_gold, data.passage_id, data.labels, reviewer, comment=data.comment)
+        gold = await _threaded(
+            store.set_gold,
+            data.passage_id,
+            data.labels,
+            reviewer,
+            comment=data.comment,
+            lead_time=data.lead_time,
+        )
         return ok({"gold": gold})
 
     def api_settings(request: Request) -> Response:
@@ -638,6 +706,7 @@ def create_app(
         Route("/label", label_page),
         Route("/adjudicate", adjudicate_page),
         Route("/agreement", agreement_page),
+        Route("/passages", passages_page),
         Route("/api/health", api_health),
         Route("/api/login", api_login, methods=["POST"]),
         Route("/api/logout", api_logout, methods=["POST"]),
@@ -645,6 +714,8 @@ def create_app(
         Route("/api/codebook", api_codebook),
         Route("/api/next", api_next),
         Route("/api/passage", api_passage),
+        Route("/api/evidence", api_evidence),
+        Route("/api/passages", api_passages),
         Route("/api/decisions", api_decide, methods=["POST"]),
         Route("/api/decisions/recent", api_recent),
         Route("/api/progress", api_progress),

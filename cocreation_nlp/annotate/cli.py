@@ -42,6 +42,16 @@ def _fail(err: Exception) -> typer.Exit:
     return typer.Exit(code=1)
 
 
+def _login_name() -> str:
+    """The name of the person running the command (the OS login name), for the default reviewer."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no login name (some containers): a clear placeholder
+        return "owner"
+
+
 def _open(db: Path, *, must_exist: bool = True) -> Any:
     from .store import AnnotationStore
 
@@ -78,7 +88,11 @@ def serve(
     reviewer: Annotated[
         list[str] | None,
         typer.Option(
-            "--reviewer", help="Name allowed to adjudicate (repeat for several). Default: everyone."
+            "--reviewer",
+            help=(
+                "Name allowed to adjudicate (repeat for several). Default: the project's reviewers; "
+                "a project without any gets the person who starts the server (your login name)."
+            ),
         ),
     ] = None,
     strategy: Annotated[str | None, typer.Option(help=setting("strategy").help)] = None,
@@ -119,14 +133,20 @@ def serve(
     try:
         store = _open(db, must_exist=False)
         changes: dict[str, Any] = {}
+        claimed = False
         if reviewer:
             changes["reviewers"] = reviewer
+        else:
+            # Never open adjudication to everyone who can sign in by accident:
+            # the person starting the server becomes the only reviewer.
+            _, claimed = store.claim_review(_login_name())
         if strategy:
             changes["strategy"] = strategy
         if overlap is not None:
             changes["overlap"] = overlap
         if changes:
             store.set_settings(**changes)
+        reviewers = store.get_setting("reviewers")
         n = store.count_passages()
         store.close()
         app = create_app(db, token=token, allowed_hosts=[*LOOPBACK_HOSTS, host] if loopback else None)
@@ -134,6 +154,13 @@ def serve(
         raise _fail(err) from err
     shown = "127.0.0.1" if host in {"0.0.0.0", "::"} else host
     typer.echo(f"Project {db}: {n} passages. Open http://{shown}:{port}/ (Ctrl+C to stop).")
+    if claimed:
+        typer.echo(
+            f"Reviewer: {reviewers[0]} (you, who started the server): sign in as {reviewers[0]!r} to adjudicate. "
+            "Name other reviewers with --reviewer NAME."
+        )
+    else:
+        typer.echo(f"Reviewers (may adjudicate): {', '.join(reviewers) if reviewers else 'every annotator'}.")
     if not loopback:
         typer.echo(f"Listening on {host}: reachable from other machines on the network.", err=True)
     if n == 0:

@@ -20,17 +20,20 @@ The store's other responsibilities each have a module (:mod:`.settings`,
 Tables:
 
 ``passages``
-    what is labelled: ids, offsets, fingerprint, text and the context the
-    labelling view shows (document title, heading, page).
+    what is labelled: ids, offsets, fingerprint, text, the context the
+    labelling view shows (document title, heading, page), and the passage's
+    kind, word count and language, which decide whether it is served
+    (:mod:`.units`) and which rule lexicon highlights its evidence.
 ``annotators``
     who signed in, and when.
 ``decisions``
     one current row per passage x annotator: labels (JSON list in codebook
-    order), comment, flagged, skipped, codebook version, created/updated.
+    order), comment, flagged, skipped, codebook version, created/updated,
+    and ``lead_time``: the seconds this version took in the browser.
 ``decision_history``
     earlier versions of corrected decisions.
 ``gold`` / ``gold_history``
-    adjudicated labels with the reviewer who decided.
+    adjudicated labels with the reviewer who decided (and their ``lead_time``).
 ``predictions``
     model probabilities and thresholds, for the uncertainty queue.
 ``leases``
@@ -54,8 +57,9 @@ from pathlib import Path
 from ..codebook import load_codebook
 from ..errors import AnnotationError
 from .provenance import utc_now
+from .units import count_words
 
-STORE_SCHEMA_VERSION = 1
+STORE_SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -75,6 +79,9 @@ CREATE TABLE IF NOT EXISTS passages (
     heading TEXT NOT NULL DEFAULT '',
     page INTEGER,
     context TEXT NOT NULL DEFAULT '',
+    kind TEXT NOT NULL DEFAULT 'paragraph',
+    n_words INTEGER NOT NULL DEFAULT 0,
+    language TEXT NOT NULL DEFAULT '',
     overlap_key REAL NOT NULL,
     rand_key REAL NOT NULL,
     n_decided INTEGER NOT NULL DEFAULT 0,
@@ -98,6 +105,7 @@ CREATE TABLE IF NOT EXISTS decisions (
     revision INTEGER NOT NULL DEFAULT 1,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
+    lead_time REAL,
     UNIQUE (passage_id, annotator)
 );
 CREATE INDEX IF NOT EXISTS decisions_annotator ON decisions (annotator, updated_at);
@@ -111,7 +119,8 @@ CREATE TABLE IF NOT EXISTS decision_history (
     skipped INTEGER NOT NULL DEFAULT 0,
     codebook_version TEXT NOT NULL,
     created_at TEXT NOT NULL,
-    replaced_at TEXT NOT NULL
+    replaced_at TEXT NOT NULL,
+    lead_time REAL
 );
 CREATE INDEX IF NOT EXISTS decision_history_key ON decision_history (passage_id, annotator, created_at);
 CREATE TABLE IF NOT EXISTS gold (
@@ -123,7 +132,8 @@ CREATE TABLE IF NOT EXISTS gold (
     codebook_version TEXT NOT NULL,
     revision INTEGER NOT NULL DEFAULT 1,
     created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
+    updated_at TEXT NOT NULL,
+    lead_time REAL
 );
 CREATE TABLE IF NOT EXISTS gold_history (
     id INTEGER PRIMARY KEY,
@@ -134,7 +144,8 @@ CREATE TABLE IF NOT EXISTS gold_history (
     flagged INTEGER NOT NULL DEFAULT 0,
     codebook_version TEXT NOT NULL,
     created_at TEXT NOT NULL,
-    replaced_at TEXT NOT NULL
+    replaced_at TEXT NOT NULL,
+    lead_time REAL
 );
 CREATE TABLE IF NOT EXISTS predictions (
     passage_id TEXT NOT NULL,
@@ -155,6 +166,34 @@ CREATE TABLE IF NOT EXISTS settings (
     value TEXT NOT NULL
 );
 """
+
+
+def upgrade(conn: sqlite3.Connection, version: int) -> None:
+    """Bring a database made by an earlier release up to :data:`STORE_SCHEMA_VERSION`, in place.
+
+    Version 2 added the passages' kind, word count and language (which
+    passages are served, which lexicon highlights them) and the
+    ``lead_time`` of each decision and gold label. Passages from version 1
+    become paragraphs with their words counted now; earlier decisions have no
+    lead time (``NULL``).
+    """
+    if version == 1:
+        for table, column in (
+            ("passages", "kind TEXT NOT NULL DEFAULT 'paragraph'"),
+            ("passages", "n_words INTEGER NOT NULL DEFAULT 0"),
+            ("passages", "language TEXT NOT NULL DEFAULT ''"),
+            ("decisions", "lead_time REAL"),
+            ("decision_history", "lead_time REAL"),
+            ("gold", "lead_time REAL"),
+            ("gold_history", "lead_time REAL"),
+        ):
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
+        rows = conn.execute("SELECT passage_id, text FROM passages").fetchall()
+        conn.executemany(
+            "UPDATE passages SET n_words = ? WHERE passage_id = ?", [(count_words(r[1]), r[0]) for r in rows]
+        )
+        version = 2
+    conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(version),))
 
 
 class Database:
@@ -183,6 +222,8 @@ class Database:
                 conn.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(STORE_SCHEMA_VERSION),))
                 conn.execute("INSERT INTO meta VALUES ('secret', ?)", (secrets.token_hex(32),))
                 conn.execute("INSERT INTO meta VALUES ('created_at', ?)", (utc_now(),))
+            elif int(row[0]) < STORE_SCHEMA_VERSION:
+                upgrade(conn, int(row[0]))
             elif int(row[0]) != STORE_SCHEMA_VERSION:
                 raise AnnotationError(
                     f"{self.path}: annotation database schema version {row[0]} is not supported; "

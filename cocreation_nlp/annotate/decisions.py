@@ -4,7 +4,9 @@ Annotators' decisions (``decisions``) and reviewers' gold labels (``gold``)
 are versioned the same way, described once by a :class:`VersionedTable`: a
 change makes the new values current (``revision`` + 1, ``updated_at`` = now)
 and copies the replaced version into the history table, stamped with when it
-was replaced; saving the same values again changes nothing.
+was replaced; saving the same values again changes nothing. A version also
+carries how long it took (``lead_time``), which is stored with it but is not
+part of what makes a version new.
 :func:`record_version` applies the rule to one change; importing records
 (:mod:`.interchange`) rebuilds a key's whole history through the same
 :func:`write_current` and :func:`insert_history`.
@@ -16,12 +18,13 @@ import json
 import sqlite3
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ..agreement import agreement_summary, per_label_agreement
 from ..errors import AnnotationError
+from .adjudication import preselect
 from .provenance import format_time, normalize_annotator, utc_now
 from .records import HistoryEntry
 
@@ -35,12 +38,21 @@ class VersionedTable:
         history: the table of replaced versions.
         key: the columns that identify one versioned thing.
         fields: the versioned columns (a change in any of them is a new version).
+        carried: columns stored with each version that do not make a new one
+            (``lead_time``: saving the same answer again is no new version,
+            however long it took).
     """
 
     current: str
     history: str
     key: tuple[str, ...]
     fields: tuple[str, ...]
+    carried: tuple[str, ...] = ()
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Every column a version has: the versioned ones, then the carried ones."""
+        return (*self.fields, *self.carried)
 
     @property
     def where(self) -> str:
@@ -53,15 +65,25 @@ DECISIONS = VersionedTable(
     "decision_history",
     ("passage_id", "annotator"),
     ("labels", "comment", "flagged", "skipped", "codebook_version"),
+    ("lead_time",),
 )
 GOLD = VersionedTable(
-    "gold", "gold_history", ("passage_id",), ("labels", "reviewer", "comment", "flagged", "codebook_version")
+    "gold",
+    "gold_history",
+    ("passage_id",),
+    ("labels", "reviewer", "comment", "flagged", "codebook_version"),
+    ("lead_time",),
 )
 
 
 @dataclass(frozen=True, slots=True)
 class Version:
-    """One version of a decision or gold label, as merged on import (sortable by time)."""
+    """One version of a decision or gold label, as merged on import (sortable by time).
+
+    ``lead_time`` is carried along but is not part of a version's identity:
+    the same version read from a file made before lead times were recorded
+    is the same version, and a merge keeps the time where one side has it.
+    """
 
     created_at: str
     labels: tuple[str, ...]
@@ -70,6 +92,7 @@ class Version:
     skipped: bool
     codebook_version: str
     reviewer: str | None = None
+    lead_time: float | None = field(default=None, compare=False)
 
     def values(self, table: VersionedTable) -> dict[str, Any]:
         """The version's values as stored in ``table``'s columns."""
@@ -80,8 +103,27 @@ class Version:
             "skipped": int(self.skipped),
             "codebook_version": self.codebook_version,
             "reviewer": self.reviewer,
+            "lead_time": self.lead_time,
         }
-        return {f: stored[f] for f in table.fields}
+        return {f: stored[f] for f in table.columns}
+
+
+def check_lead_time(value: float | None, where: str) -> float | None:
+    """A lead time in seconds (finite, >= 0), or ``None`` when it was not measured.
+
+    Example:
+        >>> check_lead_time(2, "here"), check_lead_time(None, "here")
+        (2.0, None)
+    """
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = -1.0
+    if not 0 <= seconds < float("inf"):
+        raise AnnotationError(f"{where}: lead_time must be a number of seconds >= 0, got {value!r}.")
+    return seconds
 
 
 def after(stamp: str) -> str:
@@ -108,11 +150,11 @@ def insert_history(
     created_at: str,
     replaced_at: str,
 ) -> None:
-    """Keep a replaced version of ``key`` (``values`` holds at least the table's versioned columns)."""
-    cols = [*table.key, *table.fields, "created_at", "replaced_at"]
+    """Keep a replaced version of ``key`` (``values`` holds at least the table's version columns)."""
+    cols = [*table.key, *table.columns, "created_at", "replaced_at"]
     conn.execute(
         f"INSERT INTO {table.history} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})",
-        [*key, *(values[f] for f in table.fields), created_at, replaced_at],
+        [*key, *(values[f] for f in table.columns), created_at, replaced_at],
     )
 
 
@@ -128,7 +170,7 @@ def write_current(
     exists: bool,
 ) -> None:
     """Insert or overwrite the current version of ``key``."""
-    data = {**{f: values[f] for f in table.fields}, "revision": revision, "created_at": created_at}
+    data = {**{f: values[f] for f in table.columns}, "revision": revision, "created_at": created_at}
     data["updated_at"] = updated_at
     if exists:
         assignments = ", ".join(f"{c} = ?" for c in data)
@@ -188,6 +230,7 @@ class DecisionsMixin:
         comment: str = "",
         flagged: bool = False,
         skipped: bool = False,
+        lead_time: float | None = None,
     ) -> dict[str, Any]:
         """Record an annotator's decision on a passage; a second call corrects it.
 
@@ -203,6 +246,11 @@ class DecisionsMixin:
             comment: an optional note, e.g. why the case was hard.
             flagged: mark the passage for discussion with the reviewer.
             skipped: the annotator declines to decide; labels are ignored.
+            lead_time: seconds this version took (measured by the browser,
+                as Label Studio's ``lead_time``); kept with the version, so a
+                correction's time does not overwrite the first answer's.
+                Not part of what makes a decision "the same": saving the
+                same answer again changes nothing, whatever the time.
 
         Returns:
             The current decision as a dict, with ``changed`` (whether anything
@@ -216,7 +264,13 @@ class DecisionsMixin:
         name = normalize_annotator(annotator)
         now = utc_now()
         values = Version(
-            now, tuple([] if skipped else clean_labels), comment.strip(), flagged, skipped, codebook.version
+            now,
+            tuple([] if skipped else clean_labels),
+            comment.strip(),
+            flagged,
+            skipped,
+            codebook.version,
+            lead_time=check_lead_time(lead_time, f"decision on {passage_id}"),
         ).values(DECISIONS)
         with self.write() as conn:  # type: ignore[attr-defined]
             _require_passage(conn, passage_id)
@@ -276,8 +330,11 @@ class DecisionsMixin:
         *,
         comment: str = "",
         flagged: bool = False,
+        lead_time: float | None = None,
     ) -> dict[str, Any]:
         """Record the reviewer's adjudicated labels for a passage; a correction keeps the earlier one.
+
+        ``lead_time`` is the seconds the reviewer spent on it (see :meth:`save_decision`).
 
         Raises:
             AnnotationError: for an unknown passage or label.
@@ -287,7 +344,14 @@ class DecisionsMixin:
         name = normalize_annotator(reviewer)
         now = utc_now()
         values = Version(
-            now, tuple(clean_labels), comment.strip(), flagged, False, codebook.version, reviewer=name
+            now,
+            tuple(clean_labels),
+            comment.strip(),
+            flagged,
+            False,
+            codebook.version,
+            reviewer=name,
+            lead_time=check_lead_time(lead_time, f"gold label for {passage_id}"),
         ).values(GOLD)
         with self.write() as conn:  # type: ignore[attr-defined]
             _require_passage(conn, passage_id)
@@ -326,8 +390,9 @@ class DecisionsMixin:
         """Passages whose annotators disagree (or that someone flagged), for the reviewer.
 
         Each item holds the passage, every annotator's decision and comment,
-        the labels in dispute, a majority suggestion and the gold label if one
-        was set. Unresolved items come first.
+        the labels in dispute, the preselected labels (``suggestion``, by
+        :func:`.adjudication.preselect`) and the gold label if one was set.
+        Unresolved items come first.
         """
         with self.read() as conn:  # type: ignore[attr-defined]
             rows = conn.execute(
@@ -346,7 +411,6 @@ class DecisionsMixin:
                 continue
             if passage_id in gold and not include_resolved:
                 continue
-            counts = Counter(label for s in label_sets for label in s)
             union = set().union(*label_sets)
             common = set.intersection(*map(set, label_sets))
             out.append(
@@ -354,7 +418,7 @@ class DecisionsMixin:
                     "passage": self.get_passage(passage_id),
                     "decisions": decisions,
                     "disputed_labels": [n for n in self.codebook.label_names if n in union - common],
-                    "suggestion": [n for n in self.codebook.label_names if counts[n] * 2 > len(decisions)],
+                    "suggestion": preselect(label_sets, self.codebook.label_names),
                     "flagged": flagged,
                     "gold": gold.get(passage_id),
                 }
@@ -382,6 +446,7 @@ def decision_dict(row: sqlite3.Row) -> dict[str, Any]:
         "skipped": bool(row["skipped"]),
         "codebook_version": row["codebook_version"],
         "created_at": row["created_at"],
+        "lead_time": row["lead_time"],
     }
     if "updated_at" in keys:
         out["updated_at"] = row["updated_at"]
@@ -403,6 +468,7 @@ def gold_dict(row: sqlite3.Row) -> dict[str, Any]:
         "revision": row["revision"],
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
+        "lead_time": row["lead_time"],
     }
 
 
@@ -417,6 +483,7 @@ def history_entry(row: sqlite3.Row) -> HistoryEntry:
         flagged=bool(row["flagged"]),
         skipped=bool(row["skipped"]) if "skipped" in keys else False,
         reviewer=row["reviewer"] if "reviewer" in keys else None,
+        lead_time=row["lead_time"],
     )
 
 
@@ -431,6 +498,7 @@ def row_version(row: sqlite3.Row, *, current: bool = False) -> Version:
         skipped=bool(row["skipped"]) if "skipped" in keys else False,
         codebook_version=row["codebook_version"],
         reviewer=row["reviewer"] if "reviewer" in keys else None,
+        lead_time=row["lead_time"],
     )
 
 

@@ -36,6 +36,7 @@ from .decisions import (
 from .provenance import normalize_annotator, utc_now
 from .records import AnnotationRecord, HistoryEntry, read_records
 from .settings import stored_seed
+from .units import count_words
 
 
 @dataclass(slots=True)
@@ -93,6 +94,7 @@ class InterchangeMixin:
                         comment=d["comment"],
                         flagged=bool(d["flagged"]),
                         skipped=bool(d["skipped"]),
+                        lead_time=d["lead_time"],
                         history=history.get((d["passage_id"], d["annotator"]), []),
                     )
                     records.append((sort_key(d["passage_id"], False, d["annotator"]), rec))
@@ -110,6 +112,7 @@ class InterchangeMixin:
                         comment=g["comment"],
                         flagged=bool(g["flagged"]),
                         gold=True,
+                        lead_time=g["lead_time"],
                         history=ghistory.get(g["passage_id"], []),
                     )
                     records.append((sort_key(g["passage_id"], True, g["reviewer"]), rec))
@@ -156,7 +159,7 @@ class InterchangeMixin:
                     fp = rec.fingerprint or text_fingerprint(rec.text)
                     conn.execute(
                         "INSERT INTO passages (passage_id, doc_id, idx, start_char, end_char, text, fingerprint, "
-                        "overlap_key, rand_key, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        "n_words, overlap_key, rand_key, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (
                             rec.passage_id,
                             rec.doc_id,
@@ -165,6 +168,7 @@ class InterchangeMixin:
                             rec.end_char,
                             rec.text,
                             fp,
+                            count_words(rec.text),
                             sampling.overlap_key(rec.passage_id),
                             sampling.stable_unit(stored_seed(conn), rec.passage_id),
                             now,
@@ -205,6 +209,7 @@ def _merge(conn: sqlite3.Connection, rec: AnnotationRecord, name: str) -> str:
                 h.skipped,
                 h.codebook_version,
                 (h.reviewer or reviewer) if rec.gold else None,
+                h.lead_time,
             )
             for h in rec.history
         ),
@@ -216,6 +221,7 @@ def _merge(conn: sqlite3.Connection, rec: AnnotationRecord, name: str) -> str:
             rec.skipped,
             rec.codebook_version,
             reviewer,
+            rec.lead_time,
         ),
     ]
     table = GOLD if rec.gold else DECISIONS
@@ -227,11 +233,16 @@ def _merge(conn: sqlite3.Connection, rec: AnnotationRecord, name: str) -> str:
     existing = [row_version(h) for h in old_hist] + (
         [row_version(cur, current=True)] if cur is not None else []
     )
+    pooled: dict[Version, Version] = {}
+    for v in [*existing, *incoming]:
+        # Versions equal but for lead_time are one version; keep the time where one side has it.
+        if pooled.get(v) is None or pooled[v].lead_time is None:
+            pooled[v] = v
     merged = sorted(
-        set(existing) | set(incoming),
+        pooled.values(),
         key=lambda v: (v.created_at, v.labels, v.comment, v.flagged, v.skipped, v.reviewer or ""),
     )
-    if cur is not None and merged == existing:
+    if cur is not None and [(v, v.lead_time) for v in merged] == [(v, v.lead_time) for v in existing]:
         return "unchanged"
     current, earlier = merged[-1], merged[:-1]
     conn.execute(f"DELETE FROM {table.history} WHERE {table.where}", key)

@@ -3,6 +3,11 @@
 A passage is stored once, keyed by its id; adding the same id with the same
 text again changes nothing, and with other text it is reported as a conflict
 (earlier decisions may refer to the old text), never overwritten.
+
+Every passage keeps its kind (paragraph, list item, heading, table, ...),
+its word count and its language: the queue serves labelling units only
+(:mod:`.units`), and the rule evidence shown beside it uses the passage's
+own lexicon (:mod:`.evidence`).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from ..types import fingerprint as text_fingerprint
 from . import sampling
 from .provenance import normalize_annotator, utc_now
 from .settings import stored_seed
+from .units import count_words
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +47,8 @@ class PassageRow:
     heading: str = ""
     page: int | None = None
     context: str = ""
+    kind: str = "paragraph"
+    language: str = ""
 
 
 @dataclass(slots=True)
@@ -67,6 +75,9 @@ def passage_dict(row: sqlite3.Row) -> dict[str, Any]:
         "heading": row["heading"],
         "page": row["page"],
         "context": row["context"],
+        "kind": row["kind"],
+        "n_words": row["n_words"],
+        "language": row["language"],
     }
 
 
@@ -100,8 +111,8 @@ class PassagesMixin:
                     continue
                 conn.execute(
                     "INSERT INTO passages (passage_id, doc_id, idx, start_char, end_char, text, fingerprint, "
-                    "title, heading, page, context, overlap_key, rand_key, added_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "title, heading, page, context, kind, n_words, language, overlap_key, rand_key, added_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         p.passage_id,
                         p.doc_id,
@@ -114,6 +125,9 @@ class PassagesMixin:
                         p.heading,
                         p.page,
                         p.context,
+                        p.kind or "paragraph",
+                        count_words(p.text),
+                        p.language,
                         sampling.overlap_key(p.passage_id),
                         sampling.stable_unit(seed, p.passage_id),
                         now,
@@ -199,7 +213,8 @@ def read_passage_table(path: Path) -> list[PassageRow]:
 
     Optional columns: ``passage_id``, ``doc_id``, ``index``, ``start_char``,
     ``end_char``, ``fingerprint``, ``title``, ``heading``, ``page``,
-    ``context``. Without ``doc_id`` the file's stem is used; without
+    ``context``, ``kind`` (``paragraph`` when absent; ``heading`` and
+    ``table`` passages are kept but not served by default) and ``language``. Without ``doc_id`` the file's stem is used; without
     ``passage_id``, ``{doc_id}:{start}-{end}`` when offsets are given (the
     toolkit's id convention), else ``{doc_id}:p{index}``. Ids are
     deterministic, so adding the same file twice adds nothing.
@@ -240,6 +255,8 @@ def read_passage_table(path: Path) -> list[PassageRow]:
                 heading=str(row.get("heading") or ""),
                 page=_opt_int(row.get("page"), "page", where),
                 context=str(row.get("context") or ""),
+                kind=str(row.get("kind") or "paragraph"),
+                language=str(row.get("language") or ""),
             )
         )
     return out
@@ -281,6 +298,8 @@ def read_corpus_passages(
                     heading=p.heading,
                     page=p.page,
                     context=p.context,
+                    kind=p.kind,
+                    language=p.language,
                 )
             )
     return passages, failures

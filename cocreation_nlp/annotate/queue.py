@@ -5,7 +5,9 @@ module fetches the candidates with SQL and holds the chosen passage for its
 annotator. For strategies whose order SQL can reproduce
 (:data:`.sampling.ORDER_TERMS`) the query sorts by the same named terms
 (:data:`SQL_TERMS` says what each is in SQL) and returns only the first
-rows; the order itself is declared once, in :mod:`.sampling`.
+rows; the order itself is declared once, in :mod:`.sampling`. Only labelling
+units are handed out: headings, tables and passages under the project's
+``min_words`` stay in the project but out of the queue (:mod:`.units`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from ..errors import AnnotationError, InputError
 from ..tables import read_rows
 from . import sampling
 from .provenance import format_time, normalize_annotator, utc_now
+from .units import unit_params, unit_sql
 
 _MAX_HANDOUT_ATTEMPTS = 50
 
@@ -135,14 +138,15 @@ class QueueMixin:
     _N_CODED_SQL = "(p.n_decided + COALESCE(l.n, 0))"
     # How many coders the passage needs: the overlap share (by its stable key) needs more than one.
     _TARGET_SQL = "(CASE WHEN p.overlap_key < :share THEN :coders ELSE 1 END)"
+    # Headings, tables and passages under the minimum length are not served (see .units).
     _OPEN_SQL = (
         f"NOT EXISTS (SELECT 1 FROM decisions d WHERE d.passage_id = p.passage_id AND d.annotator = :name) "
-        f"AND {_N_CODED_SQL} < {_TARGET_SQL}"
+        f"AND {_N_CODED_SQL} < {_TARGET_SQL} AND {unit_sql('p')}"
     )
     _FROM_SQL = f"FROM passages p LEFT JOIN {_LEASES_SQL} l ON l.passage_id = p.passage_id"
     _DOC_STATS_SQL = (
         "(SELECT doc_id, COUNT(*) AS total, SUM(n_decided > 0) AS coded, MIN(rand_key) AS doc_key "
-        "FROM passages GROUP BY doc_id)"
+        f"FROM passages u WHERE {unit_sql('u')} GROUP BY doc_id)"
     )
     _SQL_LIMIT = 32
 
@@ -153,6 +157,7 @@ class QueueMixin:
             "now": now,
             "share": float(settings["overlap"]),
             "coders": max(2, int(settings["overlap_coders"])),
+            **unit_params(settings),
         }
 
     def _candidates(
@@ -222,7 +227,10 @@ class QueueMixin:
         doc_total: dict[str, int] = {}
         doc_coded: dict[str, int] = {}
         doc_keys: dict[str, float] = {}
-        for r in conn.execute(f"SELECT doc_id, total, coded, doc_key FROM {self._DOC_STATS_SQL}"):
+        stats = conn.execute(
+            f"SELECT doc_id, total, coded, doc_key FROM {self._DOC_STATS_SQL}", unit_params(settings)
+        )
+        for r in stats:
             doc_total[r[0]], doc_coded[r[0]], doc_keys[r[0]] = int(r[1]), int(r[2]), float(r[3])
         label_counts: Counter[str] = Counter()
         labelled: dict[str, list[tuple[int, frozenset[str]]]] = defaultdict(list)
@@ -268,11 +276,15 @@ class QueueMixin:
                     self._queue_params(name, settings, utc_now()),
                 ).fetchone()[0]
             )
-            total = int(conn.execute("SELECT COUNT(*) FROM passages").fetchone()[0])
+            # Project totals count the passages that are served (labelling units).
+            units = unit_params(settings)
+            total = int(
+                conn.execute(f"SELECT COUNT(*) FROM passages p WHERE {unit_sql('p')}", units).fetchone()[0]
+            )
             labelled = int(
-                conn.execute("SELECT COUNT(DISTINCT passage_id) FROM decisions WHERE skipped = 0").fetchone()[
-                    0
-                ]
+                conn.execute(
+                    f"SELECT COUNT(*) FROM passages p WHERE p.n_decided > 0 AND {unit_sql('p')}", units
+                ).fetchone()[0]
             )
         done, skipped = int(mine[0]), int(mine[1])
         return {

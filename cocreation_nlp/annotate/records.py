@@ -18,6 +18,11 @@ write/read round trip through any of them loses nothing:
   ride in the annotation's ``meta``. :func:`label_studio_config` returns the
   matching labelling config.
 
+``lead_time`` is the seconds a version of a decision took the annotator, as
+the web app measures it in the browser (Label Studio's field of the same
+name); ``None`` where it was not measured (decisions made through the API or
+imported from files that lack it). Each history entry keeps its own.
+
 Every reader validates labels against the codebook and names the file and
 line (or task) of a bad record.
 """
@@ -64,6 +69,7 @@ CSV_COLUMNS: tuple[str, ...] = (
     "flagged",
     "skipped",
     "gold",
+    "lead_time",
     "history",
     "text",
 )
@@ -101,6 +107,9 @@ class HistoryEntry(BaseModel):
     skipped: bool = False
     reviewer: str | None = Field(
         default=None, description="For gold labels: who decided this earlier version."
+    )
+    lead_time: float | None = Field(
+        default=None, ge=0, allow_inf_nan=False, description="Seconds this version took the annotator."
     )
 
     @field_validator("labels")
@@ -145,6 +154,12 @@ class AnnotationRecord(BaseModel):
     flagged: bool = False
     skipped: bool = False
     gold: bool = False
+    lead_time: float | None = Field(
+        default=None,
+        ge=0,
+        allow_inf_nan=False,
+        description="Seconds this version of the decision took the annotator (browser-measured), if known.",
+    )
     history: list[HistoryEntry] = Field(default_factory=list)
     text: str | None = None
 
@@ -309,6 +324,7 @@ def dumps_csv(records: Iterable[AnnotationRecord]) -> str:
             "flagged": int(rec.flagged),
             "skipped": int(rec.skipped),
             "gold": int(rec.gold),
+            "lead_time": "" if rec.lead_time is None else repr(rec.lead_time),
             "history": json.dumps([history_json(h) for h in rec.history], ensure_ascii=False)
             if rec.history
             else "",
@@ -366,6 +382,17 @@ def iter_csv(path: Path) -> Iterator[AnnotationRecord]:
             except json.JSONDecodeError as err:
                 raise AnnotationError(f"{where}: column 'history' is not valid JSON ({err.msg})") from err
 
+            def _float(column: str, row: dict[str, str] = row, where: str = where) -> float | None:
+                value = (row.get(column) or "").strip()
+                if not value:
+                    return None
+                try:
+                    return float(value)
+                except ValueError as err:
+                    raise AnnotationError(
+                        f"{where}: column {column!r} must be a number, got {value!r}"
+                    ) from err
+
             def _int(column: str, row: dict[str, str] = row, where: str = where) -> int | None:
                 value = (row.get(column) or "").strip()
                 if not value:
@@ -392,6 +419,7 @@ def iter_csv(path: Path) -> Iterator[AnnotationRecord]:
                 "flagged": _flag(row.get("flagged") or "", "flagged", where),
                 "skipped": _flag(row.get("skipped") or "", "skipped", where),
                 "gold": _flag(row.get("gold") or "", "gold", where),
+                "lead_time": _float("lead_time"),
                 "history": history,
                 "text": row.get("text") or None,
             }
@@ -478,6 +506,7 @@ def dumps_label_studio(records: Iterable[AnnotationRecord]) -> str:
                 "ground_truth": rec.gold,
                 "created_at": rec.created_at,
                 "updated_at": rec.created_at,
+                "lead_time": rec.lead_time,
                 "meta": {
                     "annotator": rec.annotator,
                     "codebook_version": rec.codebook_version,
@@ -548,6 +577,7 @@ def iter_label_studio(path: Path) -> Iterator[AnnotationRecord]:
                 "flagged": bool(meta.get("flagged", False)),
                 "skipped": bool(ann.get("was_cancelled", False)),
                 "gold": bool(ann.get("ground_truth", False)),
+                "lead_time": ann.get("lead_time"),
                 "history": meta.get("history", []),
                 "text": own.get("text") if has_text else None,
             }

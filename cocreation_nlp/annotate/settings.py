@@ -17,6 +17,7 @@ from typing import Any
 from ..errors import AnnotationError
 from . import sampling
 from .provenance import normalize_annotator
+from .units import DEFAULT_MIN_WORDS
 
 
 def _strategy(value: Any) -> str:
@@ -48,6 +49,27 @@ def _integer(name: str, low: int) -> Callable[[Any], int]:
         if number < low:
             raise AnnotationError(f"The {name!r} setting must be >= {low}. Got {number} instead.")
         return number
+
+    return check
+
+
+def _flag(name: str) -> Callable[[Any], bool]:
+    def check(value: Any) -> bool:
+        if isinstance(value, str) and value.strip().lower() in {
+            "1",
+            "true",
+            "yes",
+            "on",
+            "0",
+            "false",
+            "no",
+            "off",
+            "",
+        }:
+            return value.strip().lower() in {"1", "true", "yes", "on"}
+        if isinstance(value, bool | int) and value in (0, 1):
+            return bool(value)
+        raise AnnotationError(f"The {name!r} setting must be true or false. Got {value!r} instead.")
 
     return check
 
@@ -102,7 +124,24 @@ SETTINGS: tuple[Setting, ...] = (
         _integer("lease_minutes", 1),
     ),
     Setting(
-        "reviewers", [], "Names allowed to adjudicate; empty means every signed-in annotator may.", _names
+        "reviewers",
+        [],
+        "Names allowed to adjudicate. 'annotate serve' makes the person who starts it the only reviewer "
+        "when none is set; empty means every signed-in annotator may.",
+        _names,
+    ),
+    Setting(
+        "min_words",
+        DEFAULT_MIN_WORDS,
+        "Passages with fewer words are not served (the codebook's minimum for a labelling unit); 0 serves all.",
+        _integer("min_words", 0),
+    ),
+    Setting(
+        "include_headings_tables",
+        False,
+        "Also serve headings and tables, which the codebook gives no label (they are kept for context).",
+        _flag("include_headings_tables"),
+        ("false", "true"),
     ),
 )
 """The declared project settings."""
@@ -182,6 +221,26 @@ class SettingsMixin:
                     (name, json.dumps(value)),
                 )
         return self.get_settings()
+
+    def claim_review(self, name: str) -> tuple[list[str], bool]:
+        """Make ``name`` the only reviewer when the project has none; return the reviewers and whether it did.
+
+        ``annotate serve`` calls this with the name of the person who starts
+        the server, so that a project is never open to adjudication by
+        everyone who can sign in unless its owner chose so.
+        """
+        clean = normalize_annotator(name)
+        with self.write() as conn:  # type: ignore[attr-defined]
+            row = conn.execute("SELECT value FROM settings WHERE key = 'reviewers'").fetchone()
+            current = json.loads(row[0]) if row else []
+            if current:
+                return list(current), False
+            conn.execute(
+                "INSERT INTO settings (key, value) VALUES ('reviewers', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (json.dumps([clean]),),
+            )
+        return [clean], True
 
     def is_reviewer(self, name: str) -> bool:
         """Whether ``name`` may adjudicate (everyone, when no reviewers are set)."""

@@ -12,7 +12,11 @@ rule is written once:
 * :mod:`.queue`: which passage an annotator gets next, leases, progress,
   model predictions for the uncertainty queue;
 * :mod:`.interchange`: exporting records and merging imported ones (the
-  file formats are :mod:`.records`).
+  file formats are :mod:`.records`);
+* :mod:`.search`: searching and filtering passages for the app's Passages page.
+
+Which passages are labelling units (and so served) is :mod:`.units`; what a
+reviewer starts from in adjudication is :mod:`.adjudication`.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from .passages import (
 from .provenance import normalize_annotator
 from .queue import QueueMixin
 from .records import AnnotationRecord
+from .search import PassageQuery, SearchMixin
 from .settings import SETTINGS, Setting, SettingsMixin
 
 __all__ = [
@@ -42,6 +47,7 @@ __all__ = [
     "AnnotationRecord",
     "AnnotationStore",
     "ImportResult",
+    "PassageQuery",
     "PassageRow",
     "Setting",
     "add_source",
@@ -51,7 +57,9 @@ __all__ = [
 ]
 
 
-class AnnotationStore(SettingsMixin, PassagesMixin, DecisionsMixin, QueueMixin, InterchangeMixin, Database):
+class AnnotationStore(
+    SettingsMixin, PassagesMixin, DecisionsMixin, QueueMixin, InterchangeMixin, SearchMixin, Database
+):
     """A SQLite annotation project, safe to use from many threads at once.
 
     Args:

@@ -43,6 +43,8 @@ def make_client(tmp_path: Path, *, name: str = "project.db", **kwargs) -> TestCl
             ),
         ]
     )
+    # Short synthetic passages (one is a 3-word script payload): serve every length.
+    app.state.store.set_settings(min_words=0)
     return TestClient(app, raise_server_exceptions=False)
 
 

@@ -102,7 +102,7 @@ def test_annotate_browser_keyboard_only_labelling(browser, tmp_path: Path):
             for i in range(5)
         ]
     )
-    store.set_settings(overlap=0.0)
+    store.set_settings(overlap=0.0, min_words=0)  # short synthetic passages
     started = time.perf_counter()
     with serve(db) as base_url, open_page(browser) as (page, errors):
         sign_in_with_keyboard(page, base_url, "ada")
@@ -202,7 +202,7 @@ def test_annotate_browser_script_payload_is_shown_not_run(browser, tmp_path: Pat
             PassageRow("evil:1", "evil", PAYLOAD, index=1, title=PAYLOAD, heading=PAYLOAD),
         ]
     )
-    store.set_settings(overlap=0.0)
+    store.set_settings(overlap=0.0, min_words=0)  # the payload is 3 "words"
     # The CSP would block inline script anyway; switch it off so that this test
     # fails if the page ever parses passage text as HTML.
     with serve(db) as base_url, open_page(browser, bypass_csp=True) as (page, errors):
@@ -259,8 +259,16 @@ def test_annotate_browser_adjudication_and_agreement_pages(browser, tmp_path: Pa
         pid = first.get_attribute("data-passage-id")
         first.locator(".gold .toggle", has_text="equity").click()
         first.locator(".gold button.primary").click()
-        page.wait_for_selector(
-            f"article.adj-card[data-passage-id='{pid}'] .gold p:has-text('Gold saved by rev')"
+        # A resolved card leaves the list without a reload; the other one takes focus.
+        page.wait_for_selector(f"article.adj-card[data-passage-id='{pid}']", state="detached")
+        assert cards.count() == 1
+        assert page.locator("article.adj-card.current").get_attribute("data-passage-id") != pid
+        assert "1 passage(s) to resolve" in page.locator("#adj-count").text_content()
+        page.locator("#show-resolved").check()
+        page.wait_for_selector(f"article.adj-card.resolved[data-passage-id='{pid}']")
+        assert (
+            "Resolved by rev"
+            in page.locator(f"article.adj-card[data-passage-id='{pid}'] .gold").text_content()
         )
         assert errors == []
     gold = store.gold_labels()

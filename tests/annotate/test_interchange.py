@@ -42,6 +42,10 @@ names = st.text(st.characters(blacklist_categories=("Cs", "C")), min_size=1, max
     lambda s: s.strip() == s and s
 )
 label_lists = st.lists(st.sampled_from(LABELS), unique=True).map(lambda xs: [n for n in LABELS if n in xs])
+# Seconds an answer took (browser-measured), or unknown; any finite non-negative float must survive.
+lead_times = st.one_of(
+    st.none(), st.floats(min_value=0, max_value=1e7, allow_nan=False, allow_infinity=False)
+)
 moments = st.datetimes(min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1), timezones=st.just(UTC))
 
 
@@ -61,6 +65,7 @@ def history_entries(draw, before: datetime, n_max: int = 3, reviewers: bool = Fa
                 flagged=draw(st.booleans()),
                 skipped=False if reviewers else draw(st.booleans()),
                 reviewer=draw(st.one_of(st.none(), names)) if reviewers else None,
+                lead_time=draw(lead_times),
             )
         )
     return list(reversed(out))
@@ -89,6 +94,7 @@ def records(draw, *, with_text: bool | None = None) -> AnnotationRecord:
         flagged=draw(st.booleans()),
         skipped=skipped,
         gold=gold,
+        lead_time=draw(lead_times),
         history=draw(history_entries(created, reviewers=gold)),
         text=text,
     )
@@ -144,15 +150,17 @@ def build_project(path: Path) -> AnnotationStore:
             ),
         ]
     )
-    store.save_decision("plan:0-40", "ada", ["cocreation"], comment="first")
+    store.save_decision("plan:0-40", "ada", ["cocreation"], comment="first", lead_time=12.5)
     store.save_decision("plan:0-40", "ada", ["cocreation", "individual"], comment="second, with a comma")
-    store.save_decision("plan:0-40", "ada", ["individual"], flagged=True, comment='third; "quoted"')
-    store.save_decision("plan:0-40", "bob", ["individual"])
+    store.save_decision(
+        "plan:0-40", "ada", ["individual"], flagged=True, comment='third; "quoted"', lead_time=3.25
+    )
+    store.save_decision("plan:0-40", "bob", ["individual"], lead_time=0.1 + 0.2)
     store.save_decision("plan:41-80", "ada", [], skipped=True)
     store.save_decision("plan:41-80", "bob", [])
     store.save_decision("memo:p0", "Zoë", ["collective", "equity"], comment="multi\nline")
     store.save_decision("memo:p0", "bob", ["collective"])
-    store.set_gold("memo:p0", ["collective"], "rev", comment="hard case 10")
+    store.set_gold("memo:p0", ["collective"], "rev", comment="hard case 10", lead_time=41.0)
     store.set_gold("memo:p0", ["collective", "equity"], "rev2")
     return store
 
@@ -162,19 +170,19 @@ def table_dump(path: Path) -> dict[str, list[tuple]]:
     out = {
         "decisions": conn.execute(
             "SELECT passage_id, annotator, labels, comment, flagged, skipped, codebook_version, revision, "
-            "created_at, updated_at FROM decisions ORDER BY passage_id, annotator"
+            "created_at, updated_at, lead_time FROM decisions ORDER BY passage_id, annotator"
         ).fetchall(),
         "decision_history": conn.execute(
             "SELECT passage_id, annotator, labels, comment, flagged, skipped, codebook_version, created_at, "
-            "replaced_at FROM decision_history ORDER BY passage_id, annotator, created_at"
+            "replaced_at, lead_time FROM decision_history ORDER BY passage_id, annotator, created_at"
         ).fetchall(),
         "gold": conn.execute(
-            "SELECT passage_id, labels, reviewer, comment, flagged, codebook_version, revision, created_at, updated_at "
-            "FROM gold ORDER BY passage_id"
+            "SELECT passage_id, labels, reviewer, comment, flagged, codebook_version, revision, created_at, updated_at, "
+            "lead_time FROM gold ORDER BY passage_id"
         ).fetchall(),
         "gold_history": conn.execute(
-            "SELECT passage_id, reviewer, labels, comment, flagged, codebook_version, created_at, replaced_at "
-            "FROM gold_history ORDER BY passage_id, created_at"
+            "SELECT passage_id, reviewer, labels, comment, flagged, codebook_version, created_at, replaced_at, "
+            "lead_time FROM gold_history ORDER BY passage_id, created_at"
         ).fetchall(),
         "passages": conn.execute(
             "SELECT passage_id, doc_id, start_char, end_char, text, fingerprint FROM passages ORDER BY passage_id"
@@ -251,6 +259,7 @@ def test_annotate_roundtrip_import_merges_versions(tmp_path: Path):
             "history": rec.history[:-1],
             "comment": rec.history[-1].comment,
             "flagged": rec.history[-1].flagged,
+            "lead_time": rec.history[-1].lead_time,
         }
     )
     assert store.import_records([older]).unchanged == 1
@@ -422,8 +431,10 @@ def test_annotate_roundtrip_reads_a_label_studio_export(tmp_path: Path):
     (rec,) = read_records(path)
     assert rec.annotator == "2" and rec.labels == ["individual", "cocreation"]
     assert rec.created_at == "2024-03-02T10:00:00.500000Z" and rec.codebook_version == VERSION
+    assert rec.lead_time == 12.5  # Label Studio's own time per annotation is kept
     store = AnnotationStore(tmp_path / "p.db")
     assert store.import_records([rec]).passages_added == 1
+    assert store.get_decision("d:1", "2")["lead_time"] == 12.5
 
 
 # ---------------------------------------------------------------- CLI

@@ -24,7 +24,10 @@ from cocreation_nlp.errors import AnnotationError, InputError
 def rows(n: int, docs: int = 1, prefix: str = "d") -> list[PassageRow]:
     return [
         PassageRow(
-            f"{prefix}{i % docs}:{i}", f"{prefix}{i % docs}", f"Passage {i} about residents.", index=i // docs
+            f"{prefix}{i % docs}:{i}",
+            f"{prefix}{i % docs}",
+            f"Passage {i} about residents who shape the local service.",
+            index=i // docs,
         )
         for i in range(n)
     ]
@@ -90,13 +93,16 @@ def test_annotate_store_add_passages_is_idempotent_and_reports_conflicts(store: 
     changed = store.add_passages([PassageRow("d0:0", "d0", "Different text now.")])
     assert (first.added, again.added, again.unchanged) == (3, 0, 3)
     assert changed.conflicts == ["d0:0"]
-    assert store.get_passage("d0:0")["text"] == "Passage 0 about residents."
+    assert store.get_passage("d0:0")["text"] == "Passage 0 about residents who shape the local service."
 
 
 def test_annotate_store_passage_context_has_neighbours(store: AnnotationStore):
     store.add_passages(rows(6, docs=2))
     p = store.get_passage("d0:2")
-    assert (p["before"], p["after"]) == ("Passage 0 about residents.", "Passage 4 about residents.")
+    assert (p["before"], p["after"]) == (
+        "Passage 0 about residents who shape the local service.",
+        "Passage 4 about residents who shape the local service.",
+    )
     assert store.get_passage("d0:0")["before"] is None
     assert store.get_passage("d1:5")["after"] is None
     with pytest.raises(AnnotationError, match="No passage"):

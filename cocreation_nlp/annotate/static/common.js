@@ -79,6 +79,87 @@ const CC = (() => {
     return Number(x).toFixed(digits === undefined ? 3 : digits);
   }
 
+  /**
+   * Put ``text`` into ``node`` with the rule-evidence spans wrapped in <mark>.
+   *
+   * Spans are character offsets into ``text`` (from /api/evidence) and may
+   * overlap across labels, so the text is cut at every span edge and each
+   * piece is marked with every label that covers it. Pieces are text nodes:
+   * nothing here is parsed as HTML. ``order`` maps a label to its codebook
+   * position, which picks the mark's colour class.
+   */
+  function highlight(node, text, spans, order) {
+    const valid = (spans || []).filter((s) => s.start >= 0 && s.end <= text.length && s.start < s.end);
+    const cuts = new Set([0, text.length]);
+    for (const s of valid) { cuts.add(s.start); cuts.add(s.end); }
+    const points = Array.from(cuts).sort((a, b) => a - b);
+    const parts = [];
+    for (let i = 0; i + 1 < points.length; i += 1) {
+      const from = points[i];
+      const to = points[i + 1];
+      const piece = text.slice(from, to);
+      const covering = valid.filter((s) => s.start <= from && s.end >= to);
+      if (!covering.length) {
+        parts.push(document.createTextNode(piece));
+        continue;
+      }
+      const labels = Array.from(new Set(covering.map((s) => s.label)));
+      const colour = order && order.has(labels[0]) ? order.get(labels[0]) % 7 : 0;
+      parts.push(el("mark", {
+        class: `ev ev-c${colour}` + (labels.length > 1 ? " ev-multi" : ""),
+        dataset: { labels: labels.join(" ") },
+        title: "Rule term: " + covering.map((s) => `${s.label} (${s.term})`).join(", "),
+      }, piece));
+    }
+    node.replaceChildren(...parts);
+    return valid.length;
+  }
+
+  /** A one-line legend of the rule terms found: label, then the distinct matched words. */
+  function evidenceLegend(spans, order) {
+    const byLabel = new Map();
+    for (const s of spans || []) {
+      if (!byLabel.has(s.label)) byLabel.set(s.label, new Set());
+      byLabel.get(s.label).add(s.text.toLowerCase());
+    }
+    const labels = Array.from(byLabel.keys()).sort((a, b) => (order.get(a) ?? 99) - (order.get(b) ?? 99));
+    return labels.map((name) => el("span", { class: "ev-chip", dataset: { label: name } },
+      el("mark", { class: `ev ev-c${(order.get(name) ?? 0) % 7}`, dataset: { labels: name } }, name),
+      " " + Array.from(byLabel.get(name)).join(", ")));
+  }
+
+  /**
+   * Time spent on the item in front of the user, for ``lead_time`` (seconds,
+   * as Label Studio calls it). Counts only while the tab is visible, and at
+   * most ``idleMs`` between two signs of life (a key, a click, a scroll, the
+   * pointer moving), so a break with the tab open is not counted as work.
+   * ``take()`` returns the seconds since the last take and starts again.
+   */
+  function activeTimer(idleMs = 5 * 60 * 1000) {
+    let ms = 0;
+    let mark = document.hidden ? null : performance.now();
+    function credit() {
+      if (mark === null) return;
+      const now = performance.now();
+      ms += Math.min(now - mark, idleMs);
+      mark = now;
+    }
+    document.addEventListener("visibilitychange", () => {
+      if (document.hidden) { credit(); mark = null; } else { mark = performance.now(); }
+    });
+    for (const name of ["keydown", "pointerdown", "pointermove", "wheel", "scroll"]) {
+      window.addEventListener(name, credit, { passive: true, capture: true });
+    }
+    return {
+      take() {
+        credit();
+        const seconds = Math.round(ms) / 1000;
+        ms = 0;
+        return seconds;
+      },
+    };
+  }
+
   document.addEventListener("DOMContentLoaded", () => {
     const logout = document.getElementById("logout");
     if (logout) {
@@ -89,5 +170,5 @@ const CC = (() => {
     }
   });
 
-  return { api, el, toast, fmt };
+  return { api, el, toast, fmt, highlight, evidenceLegend, activeTimer };
 })();

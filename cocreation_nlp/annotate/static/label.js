@@ -2,14 +2,19 @@
  *
  * 1-7 toggle labels, Enter saves and goes on, u/Backspace reopens the last
  * answer, ←/→ move through this annotator's answers, s skips, f flags,
- * c focuses the comment, ? shows or hides the codebook.
+ * c focuses the comment, Space/PageDown scroll a long passage, h shows or
+ * hides the rule terms, / searches the codebook, ? shows or hides it.
+ *
+ * The label bar (toggles, comment, Save) is sticky at the bottom of the
+ * window, so it stays in view whatever the passage's length.
  */
 "use strict";
 document.addEventListener("DOMContentLoaded", () => {
-  const { api, toast } = CC;
+  const { api, toast, highlight, evidenceLegend } = CC;
   const $ = (id) => document.getElementById(id);
   const toggles = Array.from(document.querySelectorAll("#toggles .toggle"));
   const byKey = new Map(toggles.map((b) => [b.dataset.key, b]));
+  const order = new Map(toggles.map((b, i) => [b.dataset.label, i]));
 
   const state = {
     passage: null,      // the passage on screen
@@ -20,9 +25,24 @@ document.addEventListener("DOMContentLoaded", () => {
     lastSaved: null,    // passage id of the most recent save (what "undo" reopens)
   };
 
+  // lead_time: the time this version of the answer took, from the passage
+  // appearing to the save (visible tab only, idle gaps capped; see CC.activeTimer).
+  const timer = CC.activeTimer();
+
+  // ------------------------------------------------------------ rendering
+
   function setContext(node, text, empty) {
     node.textContent = text || empty;
     node.classList.toggle("empty", !text);
+  }
+
+  function overlapBadge(passage) {
+    const badge = $("badge-overlap");
+    const coders = passage ? passage.coders || 1 : 1;
+    badge.hidden = coders < 2;
+    badge.textContent = `double-coded: ${coders} annotators`;
+    badge.title = `This passage is in the agreement sample: ${coders} annotators label it independently. ` +
+      "Label it on your own reading; the reviewer settles any difference.";
   }
 
   function render(passage, decision) {
@@ -32,7 +52,11 @@ document.addEventListener("DOMContentLoaded", () => {
     $("comment").value = decision ? decision.comment : "";
     $("badge-review").hidden = !decision;
     $("badge-skipped").hidden = !(decision && decision.skipped);
+    overlapBadge(passage);
+    $("evidence-legend").replaceChildren();
     const card = $("passage-card");
+    window.scrollTo(0, 0);
+    timer.take();  // a new item: start counting from zero
     if (!passage) {
       card.classList.add("finished");
       card.dataset.passageId = "";
@@ -44,6 +68,7 @@ document.addEventListener("DOMContentLoaded", () => {
     }
     card.classList.remove("finished");
     card.dataset.passageId = passage.passage_id;
+    card.dataset.evidence = "pending";
     $("done").hidden = true;
     $("doc-title").textContent = passage.title || passage.doc_id;
     $("heading").textContent = passage.heading ? "§ " + passage.heading : "";
@@ -53,6 +78,30 @@ document.addEventListener("DOMContentLoaded", () => {
     $("passage-text").textContent = passage.text;
     setContext($("after"), passage.after, "(end of document)");
     paint();
+    loadEvidence(passage);
+  }
+
+  // Rule evidence comes in a request of its own, so the passage is never
+  // held back by the rule matcher; it is applied only if the same passage is
+  // still on screen.
+  async function loadEvidence(passage) {
+    const card = $("passage-card");
+    try {
+      const d = await api("GET", "/api/evidence?id=" + encodeURIComponent(passage.passage_id));
+      if (state.passage !== passage) return;
+      const spans = d.evidence.spans;
+      highlight($("passage-text"), passage.text, spans, order);
+      const legend = $("evidence-legend");
+      if (spans.length) {
+        legend.replaceChildren("Rule terms in this passage (h hides): ", ...evidenceLegend(spans, order));
+      } else {
+        legend.replaceChildren(d.evidence.note ? `No rule terms (${d.evidence.note}).` : "No rule terms in this passage.");
+      }
+      card.dataset.evidence = String(spans.length);
+      CB.refresh();
+    } catch (err) {
+      if (state.passage === passage) card.dataset.evidence = "error";
+    }
   }
 
   function paint() {
@@ -76,12 +125,6 @@ document.addEventListener("DOMContentLoaded", () => {
       `${p.done} labelled · ${p.skipped} skipped · ${p.remaining} left for you (project: ${p.project_labelled}/${p.project_passages} passages labelled)`;
   }
 
-  function highlightDefinition(name) {
-    for (const d of document.querySelectorAll(".codebook .def")) d.classList.toggle("focus", d.dataset.label === name);
-    const def = document.getElementById("def-" + name);
-    if (def) def.scrollIntoView({ block: "nearest" });
-  }
-
   async function loadQueue() {
     state.nav = state.trail.length;
     const d = await api("GET", "/api/next");
@@ -92,6 +135,19 @@ document.addEventListener("DOMContentLoaded", () => {
   async function loadAnswered(index) {
     state.nav = index;
     const d = await api("GET", "/api/passage?id=" + encodeURIComponent(state.trail[index]));
+    render(d.passage, d.decision);
+    showProgress(d.progress);
+  }
+
+  /** Open one passage by id (from the passage search), in place of the queue's. */
+  async function loadOne(passageId) {
+    const at = state.trail.indexOf(passageId);
+    if (at !== -1) {
+      await loadAnswered(at);
+      return;
+    }
+    state.nav = state.trail.length;
+    const d = await api("GET", "/api/passage?id=" + encodeURIComponent(passageId));
     render(d.passage, d.decision);
     showProgress(d.progress);
   }
@@ -138,6 +194,7 @@ document.addEventListener("DOMContentLoaded", () => {
       comment: $("comment").value,
       flagged: state.flagged,
       skipped: Boolean(skipped),
+      lead_time: timer.take(),
     });
     showProgress(d.progress);
     const labels = d.decision.labels;
@@ -161,14 +218,35 @@ document.addEventListener("DOMContentLoaded", () => {
     const name = button.dataset.label;
     if (state.selected.has(name)) state.selected.delete(name);
     else state.selected.add(name);
-    highlightDefinition(name);
+    CB.pin(name);
   });
 
   const flag = () => guarded(() => {
     if (state.passage) state.flagged = !state.flagged;
   });
 
-  for (const b of toggles) b.addEventListener("click", () => toggle(b));
+  /** Scroll a long passage by what is visible above the label bar (Space / PageDown). */
+  function scrollPassage(direction) {
+    const top = document.querySelector(".topbar").getBoundingClientRect().bottom;
+    const bar = $("answer-bar").getBoundingClientRect().top;
+    window.scrollBy({ top: direction * Math.max(60, bar - top - 40), behavior: "instant" });
+  }
+
+  function toggleEvidence() {
+    const hidden = document.body.classList.toggle("hide-evidence");
+    try { localStorage.setItem("cc-hide-evidence", hidden ? "1" : "0"); } catch (err) { /* private mode */ }
+  }
+  try {
+    if (localStorage.getItem("cc-hide-evidence") === "1") document.body.classList.add("hide-evidence");
+  } catch (err) { /* private mode */ }
+
+  for (const b of toggles) {
+    b.addEventListener("click", () => toggle(b));
+    b.addEventListener("mouseenter", () => CB.hover(b.dataset.label));
+    b.addEventListener("mouseleave", () => CB.hover(null));
+    b.addEventListener("focus", () => CB.hover(b.dataset.label));
+    b.addEventListener("blur", () => CB.hover(null));
+  }
   $("btn-save").addEventListener("click", () => save(false));
   $("btn-skip").addEventListener("click", () => save(true));
   $("btn-flag").addEventListener("click", flag);
@@ -195,6 +273,9 @@ document.addEventListener("DOMContentLoaded", () => {
     else if (key === "s" || key === "S") save(true);
     else if (key === "f" || key === "F") flag();
     else if (key === "c" || key === "C") $("comment").focus();
+    else if (key === "h" || key === "H") toggleEvidence();
+    else if (key === " " || key === "PageDown") scrollPassage(ev.shiftKey ? -1 : 1);
+    else if (key === "PageUp") scrollPassage(-1);
     else if (key === "?") document.body.classList.toggle("hide-codebook");
     else handled = false;
     if (handled) ev.preventDefault();
@@ -203,7 +284,14 @@ document.addEventListener("DOMContentLoaded", () => {
   guarded(async () => {
     const recent = await api("GET", "/api/decisions/recent?limit=200");
     state.trail = recent.decisions.map((d) => d.passage_id).reverse();
-    await loadQueue();
+    const wanted = new URLSearchParams(window.location.search).get("passage");
+    if (wanted) {
+      // Opened from the passage search: show that passage first, then the queue.
+      window.history.replaceState(null, "", window.location.pathname);
+      await loadOne(wanted);
+    } else {
+      await loadQueue();
+    }
     document.body.dataset.ready = "true";
   });
 });
