@@ -167,6 +167,13 @@ def classify_table(
         )
         for t in raw
     ]
+    if "kind" in df.columns:
+        # A passages table from `cocreation parse`: headings and tables are not labelling units.
+        from .types import PASSAGE_KINDS, is_labelling_unit, not_a_unit_reason
+
+        for i, kind in enumerate(df["kind"].tolist()):
+            if not notes[i] and kind in PASSAGE_KINDS and not is_labelling_unit(kind):
+                notes[i] = not_a_unit_reason(kind)
     if language_column in df.columns:
         langs = [str(v) if isinstance(v, str) and v else "und" for v in df[language_column].tolist()]
     else:

@@ -31,11 +31,11 @@ from .codebook import load_codebook
 from .config import RunConfig
 from .ingest import Source, discover, file_sha256, read_one
 from .score import score_document
-from .segment import segment_document
-from .types import ParseFailure
+from .segment import labelling_units, segment_document
+from .types import ParseFailure, not_a_unit_reason
 
 log = logging.getLogger(__name__)
-CACHE_SCHEMA = 1
+CACHE_SCHEMA = 2  # 2: headings and tables kept as passages, list items grouped (issue 10)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,11 +86,19 @@ def process_source(source: Source, job: ScoreJob) -> dict:
         return {"doc_id": source.doc_id, "failure": asdict(doc)}
     passages = segment_document(doc, max_words=job.config.max_words)
     clf = load_classifier(job.model)
-    preds = clf.predict_texts([p.text for p in passages], [p.language for p in passages])
+    # Headings and tables are kept in the tables but are not labelling units:
+    # only the units are classified and counted in the document's scores.
+    units = labelling_units(passages)
+    preds = clf.predict_texts([passages[i].text for i in units], [passages[i].language for i in units])
     basis = preds.probs if job.config.score.basis == "probabilities" else preds.decisions.astype(float)
     scores = score_document(doc.doc_id, basis, job.config.score, in_scope=preds.in_scope)
+    for ev in scores.evidence:
+        ev.passage_index = units[ev.passage_index]
+    unit_row = {i: k for k, i in enumerate(units)}
+    n_labels = len(preds.labels)
     rows = []
     for i, p in enumerate(passages):
+        k = unit_row.get(i)
         row = {
             "doc_id": p.doc_id,
             "passage_id": p.passage_id,
@@ -103,12 +111,14 @@ def process_source(source: Source, job: ScoreJob) -> dict:
             "n_words": p.n_words,
             "fingerprint": p.fingerprint,
             "language": p.language,
-            "in_scope": bool(preds.in_scope[i]),
-            "scope_reason": preds.reasons[i] if preds.reasons else "",
+            "in_scope": bool(preds.in_scope[k]) if k is not None else False,
+            "scope_reason": (preds.reasons[k] if preds.reasons else "")
+            if k is not None
+            else not_a_unit_reason(p.kind),
             "text": p.text,
-            "probs": [float(x) for x in preds.probs[i]],
-            "decisions": [bool(x) for x in preds.decisions[i]],
-            "evidence": preds.evidence[i],
+            "probs": [float(x) for x in preds.probs[k]] if k is not None else [0.0] * n_labels,
+            "decisions": [bool(x) for x in preds.decisions[k]] if k is not None else [False] * n_labels,
+            "evidence": preds.evidence[k] if k is not None else {},
         }
         rows.append(row)
     model_langs = tuple(getattr(clf, "languages", ()))

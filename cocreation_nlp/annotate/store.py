@@ -1678,7 +1678,7 @@ def read_corpus_passages(
     # which the web app and the passage-table path do not need.
     from ..ingest import read_documents
     from ..segment import segment_document
-    from ..types import ParseFailure
+    from ..types import ParseFailure, is_labelling_unit
 
     passages: list[PassageRow] = []
     failures: list[str] = []
@@ -1690,6 +1690,8 @@ def read_corpus_passages(
             continue
         title = str(doc.meta.get("title") or doc.meta.get("file") or doc.source)
         for p in segment_document(doc):
+            if not is_labelling_unit(p.kind):
+                continue  # headings and tables are context, not labelling units
             passages.append(
                 PassageRow(
                     passage_id=p.passage_id,
