@@ -73,7 +73,12 @@ def join_hyphenated(left: str, right: str, doc_lower: str = "") -> str:
         'through co-design with residents'
     """
     left = left.rstrip()
-    tail = _TAIL.search(left)
+    if not left.endswith(("-", "\u2010", "\u00ad")):
+        return f"{left} {right.lstrip()}"
+    # Only the last word matters: searching the whole accumulated paragraph would
+    # make joining a paragraph's lines quadratic in its length.
+    cut = max(0, len(left) - 80)
+    tail = _TAIL.search(left, cut)
     head = _HEAD.match(right)
     if not tail or not head:
         return f"{left} {right.lstrip()}"

@@ -151,6 +151,8 @@ class _Chars:
         """
         gen = self._generated
         raw = self._raw
+        if e - s == 1:
+            return gen(raw, s) == 1
         return any(gen(raw, i) == 1 for i in range(s, e))
 
     def style(self, i: int) -> tuple[float, bool]:
