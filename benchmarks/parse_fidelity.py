@@ -341,6 +341,9 @@ def main() -> None:
     ap.add_argument("--per-doc", action="store_true")
     ap.add_argument("--code", type=Path, help="import cocreation_nlp from this checkout instead")
     args = ap.parse_args()
+    if args.code:
+        # An editable install maps the package name to this checkout whatever sys.path says.
+        sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in repr(f).lower()]
     sys.path.insert(0, str(args.code.resolve() if args.code else ROOT))
     vocabulary = english_words()
     docs = find_documents(args.data)

@@ -457,7 +457,7 @@ def test_store_loads_wide_passages_csv_from_score(tmp_path):  # noqa: ANN001, AN
     corpus = tmp_path / "c"
     corpus.mkdir()
     (corpus / "a.txt").write_text(
-        "Plan\n\nResidents told us in workshops that the forms were too long.\n\nNurses will work with patients as partners.\n",
+        "Plan\n\nResidents told us in workshops that the forms were too long.\n\nNurses and social workers will work with patients as equal partners.\n",
         encoding="utf-8",
     )
     out = tmp_path / "out"

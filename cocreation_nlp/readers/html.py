@@ -64,6 +64,32 @@ def _norm(text: str) -> str:
     return _WS.sub(" ", text).strip()
 
 
+def _text_of(el) -> str:  # noqa: ANN001 - lxml element
+    """An element's text with a space where a line break or a block boundary separates words.
+
+    ``text_content()`` glues "First line<br>Second line" into "First lineSecond line".
+    """
+    parts: list[str] = []
+
+    def visit(node) -> None:  # noqa: ANN001
+        if node.text:
+            parts.append(node.text)
+        for child in node:
+            if isinstance(child.tag, str):
+                tag = child.tag.lower()
+                spaced = tag == "br" or tag in _BLOCK
+                if spaced:
+                    parts.append(" ")
+                visit(child)
+                if spaced:
+                    parts.append(" ")
+            if child.tail:
+                parts.append(child.tail)
+
+    visit(el)
+    return _norm("".join(parts))
+
+
 def _hidden(el) -> bool:  # noqa: ANN001 - lxml element
     if el.get("hidden") is not None or el.get("aria-hidden") == "true":
         return True
@@ -136,7 +162,7 @@ class _Walker:
             return
         self.flush()
         if tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
-            text = _norm(el.text_content())
+            text = _text_of(el)
             if text:
                 self.blocks.append(RawBlock("heading", text, level=int(tag[1])))
         elif tag in ("ul", "ol", "menu"):
@@ -144,7 +170,7 @@ class _Walker:
         elif tag == "table":
             self.table(el)
         elif tag == "pre":
-            text = _norm(el.text_content())
+            text = _text_of(el)
             if text:
                 self.blocks.append(RawBlock("paragraph", text))
         elif tag == "hr":
@@ -188,18 +214,18 @@ class _Walker:
     def table(self, el) -> None:  # noqa: ANN001
         caption = el.find("caption")
         if caption is not None:
-            text = _norm(caption.text_content())
+            text = _text_of(caption)
             if text:
                 self.blocks.append(RawBlock("paragraph", text))
         rows = [tr for tr in el.iter("tr") if _owner_table(tr) is el]
         cells = [[c for c in tr if isinstance(c.tag, str) and c.tag.lower() in ("td", "th")] for tr in rows]
-        if cells and max((sum(1 for c in r if _norm(c.text_content())) for r in cells), default=0) <= 1:
+        if cells and max((sum(1 for c in r if _text_of(c)) for r in cells), default=0) <= 1:
             for r in cells:  # a layout table: one column of content
                 for c in r:
                     self.walk(c)
                     self.flush()
             return
-        self.blocks.extend(table_blocks([[_norm(c.text_content()) for c in r] for r in cells]))
+        self.blocks.extend(table_blocks([[_text_of(c) for c in r] for r in cells]))
 
 
 def _owner_table(tr):  # noqa: ANN001, ANN202

@@ -1,8 +1,9 @@
 """Markdown reader: front matter removed, markup stripped, structure kept (headings, lists, tables).
 
 - YAML front matter at the top gives the title; front matter blocks further
-  down (site generators concatenate pages, each with its own) become a
-  heading with that page's title, so their keys never read as prose.
+  down (site generators concatenate pages, each with its own) give their
+  headings and texts (``title``/``headline`` and ``text``/``what``/``why``...,
+  also inside lists of cards), so their other keys never read as prose.
 - Without a front-matter title, the first level-1 heading is the title.
 - Inline HTML tags are dropped but their text kept, except the contents of
   ``<script>`` and ``<style>``; HTML blocks are read with the HTML reader's
@@ -32,9 +33,43 @@ _FOOTNOTE_DEF = re.compile(r"^\[\^[^\]\s]+\]:\s*")
 _SCRIPT_OPEN = re.compile(r"<(script|style)\b", re.I)
 
 
+# Keys of a site generator's page data that hold what the page shows (others are
+# layout, links and metadata): headings and text.
+_HEADING_KEYS = ("title", "headline", "heading")
+_TEXT_KEYS = ("text", "body", "content", "summary", "intro", "lead", "what", "why")
+
+
+def _yaml_markdown(data: object, level: int) -> list[str]:
+    """Markdown for the content-bearing values of parsed page data (cards, titles, texts)."""
+    out: list[str] = []
+    if isinstance(data, dict):
+        for key in _HEADING_KEYS:
+            value = data.get(key)
+            if isinstance(value, str) and value.strip():
+                out.append(f"{'#' * min(level, 6)} {value.strip()}")
+                break
+        for key in _TEXT_KEYS:
+            value = data.get(key)
+            if isinstance(value, str) and value.strip():
+                out.append(value.strip())
+        for value in data.values():
+            if isinstance(value, list):
+                for item in value:
+                    out.extend(_yaml_markdown(item, level + 1))
+    return out
+
+
 def _embedded_front(match: re.Match[str]) -> str:
-    title = _FRONT_TITLE.search(match.group(1))
-    return f"\n# {title.group(1).strip()}\n" if title and title.group(1).strip() else "\n"
+    """A front matter block inside the text: its headings and texts as Markdown, the rest dropped."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(match.group(1))
+    except yaml.YAMLError:
+        title = _FRONT_TITLE.search(match.group(1))
+        data = {"title": title.group(1)} if title else {}
+    parts = _yaml_markdown(data, 1)
+    return "\n" + "\n\n".join(parts) + "\n" if parts else "\n"
 
 
 def _inline_text(token) -> str:  # noqa: ANN001 - markdown_it Token
@@ -113,12 +148,23 @@ def parse_markdown(text: str) -> ReadResult:
     blocks: list[RawBlock] = []
     stack: list[str] = []
     item_prefix: list[str] = []
+    numbers: list[int | None] = []
     row: list[str] = []
     rows: list[list[str]] = []
     for i, tok in enumerate(tokens):
+        if tok.type == "ordered_list_open":
+            start = tok.attrGet("start")
+            numbers.append(int(start) if isinstance(start, (int, str)) and str(start).isdigit() else 1)
+        elif tok.type == "bullet_list_open":
+            numbers.append(None)
+        elif tok.type in ("ordered_list_close", "bullet_list_close") and numbers:
+            numbers.pop()
         if tok.type == "list_item_open":
-            # Ordered items keep their numbers ("3."): readers cite them.
-            item_prefix.append(f"{tok.info}{tok.markup} " if tok.info else "")
+            # Ordered items keep their numbers as rendered ("1. 1. 1." shows as 1, 2, 3): readers cite them.
+            number = numbers[-1] if numbers else None
+            item_prefix.append(f"{number}{tok.markup} " if number is not None else "")
+            if number is not None:
+                numbers[-1] = number + 1
         elif tok.type == "list_item_close" and item_prefix:
             item_prefix.pop()
         if tok.type == "html_block":

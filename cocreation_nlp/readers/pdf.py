@@ -36,7 +36,7 @@ from __future__ import annotations
 import ctypes
 import re
 import statistics
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -865,6 +865,24 @@ def _position_key(ln: _Line, height: float) -> tuple[str, int]:
     return ("bottom", round(ln.bottom / 4))
 
 
+def _page_numbers(occurrences: list[tuple[int, tuple[int, ...]]]) -> bool:
+    """Whether the numbers in a repeated line are page numbers (or never change).
+
+    Digits are masked to find "Page 3" and "Page 4" as one line; but a line
+    whose numbers vary without following the page ("Sample size: 374" under
+    each chart) says something different each time: it is content.
+    """
+    values = {nums for _, nums in occurrences}
+    if len(values) <= 1:
+        return True
+    width = min(len(nums) for _, nums in occurrences)
+    for k in range(width):
+        offsets = Counter(nums[k] - page for page, nums in occurrences)
+        if offsets.most_common(1)[0][1] >= 0.6 * len(occurrences):
+            return True
+    return False
+
+
 def _has_neighbour(ln: _Line, lines: list[_Line]) -> bool:
     """Whether another line shares this line's baseline (a number beside text is a line number)."""
     return any(
@@ -880,23 +898,29 @@ def drop_running_lines(pages: list[PageLayout]) -> None:
     running text when, in the top or bottom margins, it recurs on 40% of the
     pages, or on 40% of the odd or of the even pages (books alternate their
     headers), or at the same place on three pages (a chapter's running
-    header). Once known, a running line is dropped wherever it sits, also
-    where a page puts it inside the text flow, unless it is set larger than
-    body text there (a title or heading with the same words). Bare page
+    header), provided that most of the pages that show it show it in a margin
+    (a form's field label near the edge of some pages is content). Once known,
+    a running line is dropped wherever it sits, also where a page puts it
+    inside the text flow, unless it is set larger than body text there (a
+    title or heading with the same words). Bare page
     numbers in the margins are dropped too, unless text sits beside them
     (line numbers).
     """
     n_pages = len(pages)
     counts: Counter[str] = Counter()
+    everywhere: Counter[str] = Counter()
+    numbers: dict[str, list[tuple[int, tuple[int, ...]]]] = defaultdict(list)
     parity: Counter[tuple[str, int]] = Counter()
     placed: Counter[tuple[str, tuple[str, int]]] = Counter()
     for page in pages:
         h = page.height
         seen: set[str] = set()
         seen_placed: set[tuple[str, tuple[str, int]]] = set()
+        everywhere.update({_normalise_header(ln.text) for ln in page.lines})
         for ln in page.lines:
             if ln.bottom >= (1 - MARGIN) * h or ln.top <= MARGIN * h:
                 norm = _normalise_header(ln.text)
+                numbers[norm].append((page.number, tuple(int(d) for d in re.findall(r"\d+", ln.text)[:4])))
                 seen.add(norm)
                 seen_placed.add((norm, _position_key(ln, h)))
         counts.update(seen)
@@ -915,7 +939,13 @@ def drop_running_lines(pages: list[PageLayout]) -> None:
             if c >= max(2, int(0.4 * (n_odd if odd else n_even) + 0.5))
         }
         running |= {norm for (norm, _), c in placed.items() if c >= 3}
-    running = {norm for norm in running if norm and norm != "#"}
+    # A running line lives in the margins: a form's label ("Not started") that a page
+    # happens to put near its edge, but that fills the pages' bodies too, is content.
+    running = {
+        norm
+        for norm in running
+        if norm and norm != "#" and counts[norm] >= 0.6 * everywhere[norm] and _page_numbers(numbers[norm])
+    }
     sizes = [ln.size for p in pages for ln in p.lines if len(ln.text) > 30]
     body_size = statistics.median(sizes) if sizes else 0.0
     for page in pages:
