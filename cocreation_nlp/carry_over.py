@@ -366,6 +366,20 @@ def carry_over(
                     kept.append(placed[pos])  # type: ignore[arg-type]
                 continue
             if i is None and span is None:
+                # Stale under the old code; the new segmentation may have brought its text back.
+                revived = next(
+                    (
+                        p
+                        for p in new_passages.get(r.doc_id, ())
+                        if p.fingerprint == r.fingerprint and is_labelling_unit(p.kind)
+                    ),
+                    None,
+                )
+                if revived is not None:
+                    kept.append(_moved(r, revived, note) if revived.passage_id != r.passage_id else r)
+                    counts[name]["stale_before_matches_again"] += 1
+                    carried_new.add((r.doc_id, revived.passage_id))
+                    continue
                 counts[name]["already_stale_kept"] += 1
                 kept.append(r)
                 continue
@@ -402,7 +416,13 @@ def carry_over(
                     counts[name]["reported_union_incomplete_in_this_file"] += 1
                     continue
             hits = _overlapping(norm, new_passages.get(r.doc_id, ()))
-            units = [p for p in hits if is_labelling_unit(p.kind)]
+            # (a new passage that received labels from another record needs none)
+            units = [
+                p for p in hits if is_labelling_unit(p.kind) and (r.doc_id, p.passage_id) not in carried_new
+            ]
+            if not units and any(is_labelling_unit(p.kind) for p in hits):
+                counts[name]["reported_covered_by_other_carried_records"] += 1
+                continue
             if units:
                 reason = "relabel"
                 for p in units:
@@ -490,3 +510,35 @@ def _shingles(text: str, n: int = 12) -> set[str]:
     if len(letters) < n:
         return {letters} if letters else set()
     return {letters[i : i + n] for i in range(len(letters) - n + 1)}
+
+
+_UNION_NOTE = re.compile(r"union of \d+ passages \(([^)]*)\)")
+_WAS_NOTE = re.compile(r": was (\S+) \(fingerprint")
+
+
+def record_origins(record: AnnotationRecord) -> list[str]:
+    """The passage ids a record had when its decision was made, before any carry-over.
+
+    A record carried exactly names its old passage in its history; a union
+    names every piece. Agreement between annotators is a property of those
+    original decisions, so it is computed on these ids.
+
+    Example:
+        >>> from cocreation_nlp.annotate.records import AnnotationRecord, HistoryEntry
+        >>> h = HistoryEntry(labels=[], created_at="2026-01-01T00:00:00Z", codebook_version="1.1",
+        ...     comment="carried over; union of 2 passages (d:a, d:b): was d:b (fingerprint f, characters 1-2)")
+        >>> r = AnnotationRecord(doc_id="d", passage_id="d:c", fingerprint="c", labels=[], annotator="x",
+        ...     created_at="2026-01-01T00:00:00Z", codebook_version="1.1", history=[h])
+        >>> record_origins(r)
+        ['d:a', 'd:b']
+    """
+    for entry in record.history:
+        if not entry.comment.startswith("carried over"):
+            continue
+        union = _UNION_NOTE.search(entry.comment)
+        if union:
+            return [x.strip() for x in union.group(1).split(",") if x.strip()]
+        was = _WAS_NOTE.search(entry.comment)
+        if was:
+            return [was.group(1)]
+    return [record.passage_id]
