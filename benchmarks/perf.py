@@ -18,8 +18,8 @@ real corpora. Then, in one run, it measures:
 - PDF parsing against a plain pypdfium2 page-text extraction of the same PDFs (`parse_vs_raw_text`:
   pages/s of reading and segmenting, as `parse` does for each document, over pages/s of
   `get_text_range()` page by page, both in this process after a warm-up, so start-up is left out of
-  both). The PDFs are the training corpus's (`corpora/open-policy`, in the repository) unless
-  `--pdfs` names others;
+  both; CPU time, fastest of five alternating passes per file). The PDFs are the training corpus's
+  (`corpora/open-policy`, in the repository) unless `--pdfs` names others;
 - end-to-end throughput of a plain all-MiniLM-L6-v2 configuration (models/minilm: torch, no TF-IDF) on a slice of the corpus;
 - rule-only matching against spaCy's bare tokenizer on the same text;
 - a re-run on the unchanged corpus, and a re-run after adding 1% new documents;
@@ -188,11 +188,13 @@ def parse_cli(corpus: Path, out: Path) -> float:
     return seconds
 
 
-def parse_vs_raw_text(pdfs: list[Path], repeats: int = 3) -> dict[str, float]:
+def parse_vs_raw_text(pdfs: list[Path], repeats: int = 5) -> dict[str, float]:
     """Pages/s of reading + segmenting PDFs (what `parse` does per document) and of raw page text.
 
-    Both run in this process, each timed as the best of ``repeats`` passes
-    after a warm-up document, so neither carries start-up costs.
+    Both run in this process after a warm-up, so neither carries start-up
+    costs. Each file is read both ways ``repeats`` times, alternately, and the
+    fastest time of each way is kept per file; times are CPU time of this
+    process, so that other work on a shared machine does not tilt the ratio.
     """
     import pypdfium2 as pdfium
 
@@ -200,45 +202,43 @@ def parse_vs_raw_text(pdfs: list[Path], repeats: int = 3) -> dict[str, float]:
     from cocreation_nlp.segment import segment_document
     from cocreation_nlp.types import Document
 
-    def raw_pass() -> int:
-        pages = 0
-        for path in pdfs:
-            pdf = pdfium.PdfDocument(str(path))
-            for i in range(len(pdf)):
-                page = pdf[i]
-                textpage = page.get_textpage()
-                textpage.get_text_range()
-                textpage.close()
-                page.close()
-                pages += 1
-            pdf.close()
-        return pages
+    def raw(path: Path) -> int:
+        pdf = pdfium.PdfDocument(str(path))
+        n = len(pdf)
+        for i in range(n):
+            page = pdf[i]
+            textpage = page.get_textpage()
+            textpage.get_text_range()
+            textpage.close()
+            page.close()
+        pdf.close()
+        return n
 
-    def parse_pass() -> int:
-        pages = 0
-        for path in pdfs:
-            doc = read_one(Source(path, path.stem))
-            if isinstance(doc, Document):
-                segment_document(doc)
-                pages += doc.n_pages or 0
-        return pages
+    def parse(path: Path) -> None:
+        doc = read_one(Source(path, path.stem))
+        if isinstance(doc, Document):
+            segment_document(doc)
 
-    read_one(Source(pdfs[0], "warm-up"))
-    raw_pass()
-    best_raw = best_parse = float("inf")
-    pages = 0
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        pages = raw_pass()
-        best_raw = min(best_raw, time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        parse_pass()
-        best_parse = min(best_parse, time.perf_counter() - t0)
+    parse(pdfs[0])  # warm-up: imports, caches
+    pages = t_raw = t_parse = 0.0
+    for path in pdfs:
+        best_raw = best_parse = float("inf")
+        n = 0
+        for _ in range(repeats):
+            t0 = time.process_time()
+            n = raw(path)
+            best_raw = min(best_raw, time.process_time() - t0)
+            t0 = time.process_time()
+            parse(path)
+            best_parse = min(best_parse, time.process_time() - t0)
+        pages += n
+        t_raw += best_raw
+        t_parse += best_parse
     return {
         "pdfs": len(pdfs),
         "pages": pages,
-        "raw_pages_per_s": pages / best_raw,
-        "parse_pages_per_s": pages / best_parse,
+        "raw_pages_per_s": pages / max(t_raw, 1e-9),
+        "parse_pages_per_s": pages / max(t_parse, 1e-9),
     }
 
 

@@ -37,7 +37,8 @@ def _english_words() -> frozenset[str]:
         return frozenset()
 
 
-_DOC_WORD = re.compile(r"\w+(?:-\w+)*")
+_WORD = re.compile(r"\w+")
+_COMPOUND = re.compile(r"\w+(?:-\w+)+")
 
 
 @lru_cache(maxsize=4)
@@ -47,11 +48,10 @@ def _document_words(doc_lower: str) -> tuple[frozenset[str], frozenset[str]]:
     Looking a joined word up in these sets instead of searching the whole
     text for it keeps hyphen repair linear in the document's length.
     """
-    words: set[str] = set()
+    words = set(_WORD.findall(doc_lower))
     compounds: set[str] = set()
-    for tok in _DOC_WORD.findall(doc_lower):
+    for tok in _COMPOUND.findall(doc_lower):
         parts = tok.split("-")
-        words.update(parts)
         compounds.update(f"{x}-{y}" for x, y in zip(parts, parts[1:], strict=False))
     return frozenset(words), frozenset(compounds)
 

@@ -257,6 +257,9 @@ def _space_direction_changes(text: str) -> str:
     return _SCRIPT_JOIN.sub(" ", text)
 
 
+_SPACES = re.compile(r"[ \t\u00a0\u3000]+")
+
+
 def _pieces(text: str, start: int, chars: _Chars, measure_all: bool) -> list[tuple[int, int]]:
     """Cut one PDFium line at wide gaps between words (column gutters, table cells).
 
@@ -268,11 +271,12 @@ def _pieces(text: str, start: int, chars: _Chars, measure_all: bool) -> list[tup
     """
     out: list[tuple[int, int]] = []
     begin = start
-    for m in re.finditer(r"[ \t\u00a0\u3000]+", text):
+    generated, raw = chars._generated, chars._raw  # bound once: this loop runs for every space of a page
+    for m in _SPACES.finditer(text):
         s, e = m.span()
         if s == 0 or e == len(text):
             continue
-        if not measure_all and e - s == 1 and not chars.generated_run(start + s, start + e):
+        if not measure_all and e - s == 1 and generated(raw, start + s) != 1:
             continue
         a, b = chars.box(start + s - 1), chars.box(start + e)
         h = max(a[3] - a[1], b[3] - b[1], 1.0)
