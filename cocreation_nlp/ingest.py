@@ -360,6 +360,14 @@ def read_document(
             kind="wrong-format",
         )
     result = _read_blocks(path, fmt, max_pages=max_pages)
+    if result.textless_pages:
+        # Some pages are scanned images: their words are missing until they are OCRed.
+        shown = ", ".join(map(str, result.textless_pages[:10])) + (
+            "..." if len(result.textless_pages) > 10 else ""
+        )
+        log.warning(
+            "%s: %d page(s) have no text layer and were skipped: %s", name, len(result.textless_pages), shown
+        )
     text, blocks = assemble(result.blocks)
     body = [b for b in blocks if b.kind not in ("header", "footer")]
     if not body:

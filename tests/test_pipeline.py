@@ -240,3 +240,24 @@ def test_pipeline_keeps_extra_manifest_columns(tmp_path: Path) -> None:
     assert cols.index("doc_type") < cols.index("split") < cols.index("manifest_language")
     r = CliRunner().invoke(app, ["summarize", str(out), "--by", "split", "-o", str(tmp_path / "s.csv")])
     assert r.exit_code == 0, r.output
+
+
+def test_classify_table_skips_headings_and_tables(tmp_path: Path) -> None:
+    from cocreation_nlp.classify import classify_table
+
+    table = tmp_path / "passages.csv"
+    rows = [
+        ("heading", "Working with residents"),
+        ("paragraph", "Residents and nurses will co-design the new discharge service together."),
+        ("table", "Ward | Meetings\nNorth | 12"),
+    ]
+    pd.DataFrame({"kind": [k for k, _ in rows], "text": [t for _, t in rows], "language": "en"}).to_csv(
+        table, index=False
+    )
+    out = tmp_path / "classified.csv"
+    counts = classify_table(table, out, model="rules")
+    df = _frame(out.parent, out.name)
+    assert counts["predicted"] == 1
+    assert df["prediction_note"][0].startswith("heading: not a labelling unit")
+    assert df["prediction_note"][2].startswith("table: not a labelling unit")
+    assert df["cocreation"][1] == "1" and df["cocreation"][0] == ""
