@@ -47,11 +47,20 @@ from .types import Passage, fingerprint, is_labelling_unit
 _WS = re.compile(r"\s+")
 
 
+_ENUMERATOR = re.compile(r"^\s*(?:\(?\d{1,3}(?:\.\d{1,2})*[.)]|\(?[a-z][.)]|\(?[ivx]{1,4}[.)])\s+", re.I)
+
+
 def _norm(text: str) -> str:
-    """The form texts are compared in: cleaned like a parsed block, spaces single, lower case."""
+    """The form texts are compared in: cleaned like a parsed block, spaces single, lower case.
+
+    A list item's number ("2.", "b)") at the start of a block is left out: the
+    parser now keeps the numbers a list shows, which the old one dropped, and
+    a number does not change what an annotator decided about the item.
+    """
     from .ingest import clean_text
 
-    return _WS.sub(" ", clean_text(text)).strip().lower()
+    blocks = [_ENUMERATOR.sub("", block) for block in text.split("\n")]
+    return _WS.sub(" ", clean_text(" ".join(blocks))).strip().lower()
 
 
 @dataclass(frozen=True, slots=True)
