@@ -10,9 +10,13 @@ Measures, per corpus and per document:
 - header/footer residue: passages containing a running header/footer line.
   The running lines are found independently of the parser, from PDFium's raw
   per-page text: first/last lines of a page whose digit-masked text repeats on
-  at least 40% of pages;
+  at least 40% of pages and has three words and ten letters or more (a one- or
+  two-word line at the top of every page, such as a form's column label
+  "Pass / Not Pass" or a field name, cannot be told from content by its text);
 - unrepaired hyphen breaks: tokens "xx-yy" / "xx- yy" whose joined form is an
   English word while the halves are not both words (e.g. "partici-pation");
+- passage length: median and 95th percentile of words over the labelling
+  units (paragraph and list passages; headings and tables are reported apart);
 - PDF pages per second (parse time of PDFs only).
 """
 
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import statistics
 import sys
 import time
 from collections import Counter
@@ -30,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from cocreation_nlp.ingest import discover, read_one  # noqa: E402
 from cocreation_nlp.readers.hyphenation import _english_words  # noqa: E402
 from cocreation_nlp.segment import segment_document  # noqa: E402
-from cocreation_nlp.types import ParseFailure  # noqa: E402
+from cocreation_nlp.types import ParseFailure, is_labelling_unit  # noqa: E402
 
 _TERMINAL = tuple('.!?:;"”’)»')
 _HYPH = re.compile(r"\b([a-z]{2,})- ?([a-z]{2,})\b")
@@ -60,7 +65,7 @@ def running_lines(path: Path) -> set[str]:
     return {
         originals[k]
         for k, c in counts.items()
-        if c >= max(2, 0.4 * n) and len(re.sub(r"[\d#\s]", "", k)) >= 8
+        if c >= max(2, 0.4 * n) and len(re.findall(r"[^\W\d_]", k)) >= 10 and len(k.split()) >= 3
     }
 
 
@@ -91,6 +96,8 @@ def main() -> None:
     pdf_time = 0.0
     failures = 0
     rows = []
+    unit_words: list[int] = []
+    kinds: Counter[str] = Counter()
     t_all = time.perf_counter()
     for src in sources:
         t0 = time.perf_counter()
@@ -118,6 +125,8 @@ def main() -> None:
             resid = sum(1 for p in passages if any(r in p.text for r in running))
         hyph = sum(unrepaired(p.text, words) for p in passages) if doc.language == "en" else 0
         nw = sum(p.n_words for p in passages)
+        unit_words.extend(p.n_words for p in passages if is_labelling_unit(p.kind))
+        kinds.update(p.kind for p in passages)
         tot_p += len(passages)
         tot_split += split
         tot_resid += resid
@@ -132,6 +141,13 @@ def main() -> None:
     n_docs = len(rows)
     print(f"documents={n_docs} failed={failures} passages={tot_p} words={tot_words}")
     print(f"passages_per_doc={tot_p / max(n_docs, 1):.1f}")
+    print("passages_by_kind=" + ",".join(f"{k}:{v}" for k, v in sorted(kinds.items())))
+    unit_words.sort()
+    if unit_words:
+        p95 = unit_words[min(len(unit_words) - 1, int(0.95 * len(unit_words)))]
+        print(
+            f"labelling_units={len(unit_words)} median_words={statistics.median(unit_words):g} p95_words={p95}"
+        )
     print(f"split_sentence_share={tot_split / max(tot_p, 1):.4f}")
     print(f"header_footer_residue_share={tot_resid / max(tot_p, 1):.4f}")
     print(f"unrepaired_hyphens={tot_hyph} per_1000_words={1000 * tot_hyph / max(tot_words, 1):.3f}")

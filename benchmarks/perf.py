@@ -11,7 +11,15 @@ paragraph repeated across documents the way licences and contact blocks are in
 real corpora. Then, in one run, it measures:
 
 - end-to-end `cocreation score` throughput (documents/s, passages/s, words/s), default configuration;
+- `cocreation parse` alone on the same corpus (`end_to_end_vs_parse`: score's documents/s over
+  parse's, both as command-line runs with start-up included; how much classifying and scoring
+  cost on top of reading);
 - the raw throughput of the default embedder on the same passages (the ceiling of a run that embeds every passage once);
+- PDF parsing against a plain pypdfium2 page-text extraction of the same PDFs (`parse_vs_raw_text`:
+  pages/s of reading and segmenting, as `parse` does for each document, over pages/s of
+  `get_text_range()` page by page, both in this process after a warm-up, so start-up is left out of
+  both; CPU time, fastest of five alternating passes per file). The PDFs are the training corpus's
+  (`corpora/open-policy`, in the repository) unless `--pdfs` names others;
 - end-to-end throughput of a plain all-MiniLM-L6-v2 configuration (models/minilm: torch, no TF-IDF) on a slice of the corpus;
 - rule-only matching against spaCy's bare tokenizer on the same text;
 - a re-run on the unchanged corpus, and a re-run after adding 1% new documents;
@@ -160,6 +168,80 @@ class TreeRSS:
         self._thread.join()
 
 
+def parse_cli(corpus: Path, out: Path) -> float:
+    """Run `cocreation parse` in a subprocess (start-up included, like `score`); return seconds."""
+    cmd = [
+        sys.executable,
+        "-m",
+        "cocreation_nlp",
+        "parse",
+        str(corpus / "manifest.csv"),
+        "-o",
+        str(out),
+        "--no-progress",
+    ]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, env={**os.environ, "HF_HUB_OFFLINE": "1"}, capture_output=True, text=True)
+    seconds = time.perf_counter() - t0
+    if proc.returncode not in (0, 1):
+        raise SystemExit(f"parse failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    return seconds
+
+
+def parse_vs_raw_text(pdfs: list[Path], repeats: int = 5) -> dict[str, float]:
+    """Pages/s of reading + segmenting PDFs (what `parse` does per document) and of raw page text.
+
+    Both run in this process after a warm-up, so neither carries start-up
+    costs. Each file is read both ways ``repeats`` times, alternately, and the
+    fastest time of each way is kept per file; times are CPU time of this
+    process, so that other work on a shared machine does not tilt the ratio.
+    """
+    import pypdfium2 as pdfium
+
+    from cocreation_nlp.ingest import Source, read_one
+    from cocreation_nlp.segment import segment_document
+    from cocreation_nlp.types import Document
+
+    def raw(path: Path) -> int:
+        pdf = pdfium.PdfDocument(str(path))
+        n = len(pdf)
+        for i in range(n):
+            page = pdf[i]
+            textpage = page.get_textpage()
+            textpage.get_text_range()
+            textpage.close()
+            page.close()
+        pdf.close()
+        return n
+
+    def parse(path: Path) -> None:
+        doc = read_one(Source(path, path.stem))
+        if isinstance(doc, Document):
+            segment_document(doc)
+
+    parse(pdfs[0])  # warm-up: imports, caches
+    pages = t_raw = t_parse = 0.0
+    for path in pdfs:
+        best_raw = best_parse = float("inf")
+        n = 0
+        for _ in range(repeats):
+            t0 = time.process_time()
+            n = raw(path)
+            best_raw = min(best_raw, time.process_time() - t0)
+            t0 = time.process_time()
+            parse(path)
+            best_parse = min(best_parse, time.process_time() - t0)
+        pages += n
+        t_raw += best_raw
+        t_parse += best_parse
+    return {
+        "pdfs": len(pdfs),
+        "pages": pages,
+        "raw_pages_per_s": pages / max(t_raw, 1e-9),
+        "parse_pages_per_s": pages / max(t_parse, 1e-9),
+    }
+
+
 def score(
     corpus: Path, out: Path, *, model: str | None = None, docs: list[str] | None = None
 ) -> tuple[float, float]:
@@ -227,6 +309,14 @@ def measure(n_docs: int, work: Path, transformer_docs: int) -> dict[str, float]:
     print(
         f"[{n_docs} docs] cold run: {cold:.1f}s, {res['docs_per_s']:.1f} docs/s, {res['passages_per_s']:.0f} passages/s, {res['words_per_s']:.0f} words/s, peak RSS {rss:.0f} MB",
         flush=True,
+    )
+
+    # Parse alone on the same corpus, as a command-line run like score's.
+    parse_seconds = parse_cli(corpus, work / f"parse-{n_docs}.csv")
+    res["parse_seconds"] = parse_seconds
+    res["parse_docs_per_s"] = n_docs / parse_seconds
+    print(
+        f"[{n_docs} docs] parse alone: {parse_seconds:.1f}s, {res['parse_docs_per_s']:.1f} docs/s", flush=True
     )
 
     # Raw embedder throughput on the same passages (every passage, duplicates included, as a naive run would).
@@ -316,6 +406,12 @@ def main() -> None:
         "--transformer-docs", type=int, default=100, help="documents in the plain-MiniLM slice (0 to skip)"
     )
     ap.add_argument("--keep", type=Path, help="keep the work folder here instead of a temporary one")
+    ap.add_argument(
+        "--pdfs",
+        type=Path,
+        default=ROOT / "corpora" / "open-policy" / "docs",
+        help="folder of PDFs for parse_vs_raw_text (default: the training corpus in the repository)",
+    )
     args = ap.parse_args()
     sizes = [int(x) for x in args.docs.split(",")]
     work = args.keep or Path(tempfile.mkdtemp(prefix="cocreation-perf-"))
@@ -324,26 +420,37 @@ def main() -> None:
     subprocess.run([sys.executable, "-m", "cocreation_nlp", "--help"], stdout=subprocess.DEVNULL, check=True)
     help_seconds = time.perf_counter() - t_cli
     print(f"cocreation --help: {help_seconds:.2f}s", flush=True)
+    pdfs = sorted(args.pdfs.glob("*.pdf"))
+    pdf_speed = parse_vs_raw_text(pdfs) if pdfs else {}
+    if pdf_speed:
+        print(
+            f"PDF: {pdf_speed['pdfs']} files, {pdf_speed['pages']} pages: raw page text "
+            f"{pdf_speed['raw_pages_per_s']:.0f} pages/s, parse {pdf_speed['parse_pages_per_s']:.0f} pages/s",
+            flush=True,
+        )
     results = [measure(n, work, args.transformer_docs) for n in sizes]
     texts, _ = passages_of(work / f"out-{sizes[0]}")
     tok_wps, rules_wps = rules_vs_tokenizer(texts[:20000])
     print(f"spaCy tokenizer {tok_wps:.0f} words/s, rules {rules_wps:.0f} words/s", flush=True)
     first = results[0]
     lines = {
-        "end_to_end_vs_encoder": first["passages_per_s"] / first["encoder_passages_per_s"],
+        "end_to_end_vs_parse": first["docs_per_s"] / first["parse_docs_per_s"],
         "rules_vs_tokenizer": rules_wps / tok_wps,
         "rerun_vs_cold": first["rerun_seconds"] / first["cold_seconds"],
         "grow_vs_cold": first["grow_seconds"] / first["cold_seconds"],
         "peak_rss_mb": max(r["peak_rss_mb"] for r in results),
         "help_seconds": help_seconds,
     }
+    if pdf_speed:
+        lines["parse_vs_raw_text"] = pdf_speed["parse_pages_per_s"] / pdf_speed["raw_pages_per_s"]
     if "transformer_slice_seconds" in first:
         lines["default_vs_transformer"] = first["transformer_slice_seconds"] / first["default_slice_seconds"]
     if len(results) > 1:
         lines["per_doc_large_vs_small"] = results[-1]["seconds_per_doc"] / results[0]["seconds_per_doc"]
     for r in results:
         print(
-            f"docs={r['docs']} passages={r['passages']} docs_per_s={r['docs_per_s']:.2f} passages_per_s={r['passages_per_s']:.1f} "
+            f"docs={r['docs']} passages={r['passages']} docs_per_s={r['docs_per_s']:.2f} "
+            f"parse_docs_per_s={r['parse_docs_per_s']:.2f} passages_per_s={r['passages_per_s']:.1f} "
             f"words_per_s={r['words_per_s']:.0f} encoder_passages_per_s={r['encoder_passages_per_s']:.0f} peak_rss_mb={r['peak_rss_mb']:.0f}"
         )
     for k, v in lines.items():

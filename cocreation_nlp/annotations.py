@@ -22,7 +22,7 @@ from .codebook import LABELS
 from .errors import AnnotationError
 from .ingest import Source, discover, read_one
 from .segment import segment_document
-from .types import ParseFailure, fingerprint
+from .types import ParseFailure, fingerprint, is_labelling_unit
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +130,8 @@ def resolve_records(
         if isinstance(doc, ParseFailure):
             out.stale.extend((r, f"document {doc_id!r} failed to parse: {doc.message}") for r in recs)
             continue
-        passages = segment_document(doc)
+        # Only labelling units: a record whose text is now a heading or a table is not training data.
+        passages = [p for p in segment_document(doc) if is_labelling_unit(p.kind)]
         by_fp: dict[str, list] = {}
         for p in passages:
             by_fp.setdefault(p.fingerprint, []).append(p)

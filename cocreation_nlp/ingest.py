@@ -11,6 +11,7 @@ import csv
 import hashlib
 import logging
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -253,6 +254,38 @@ def detect_language(text: str) -> str:
     return str(lang)
 
 
+# Zero-width spaces, word joiners, byte-order marks, soft hyphens and the Arabic
+# kashida (a stretching stroke) carry no letters.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u2060\ufeff\u00ad\u0640"), None)
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_COMPAT = re.compile("[\ufb00-\ufb06\ufb13-\ufb17\ufb50-\ufdff\ufe70-\ufefc]+")
+
+
+def clean_text(text: str) -> str:
+    """Normalise one block's text: invisible characters out, ligatures unfolded, spaces single.
+
+    Typographic ligatures ("ﬁ") and Arabic presentation forms are how PDFs
+    store shapes, not letters: unfolded (NFKC, on those characters only) they
+    match the words a reader types and searches for.
+
+    Example:
+        >>> clean_text("e\ufb03cient  co\u00adoperation\u200b")
+        'efficient cooperation'
+    """
+    text = _CONTROL.sub(" ", text.translate(_INVISIBLE))
+    if _COMPAT.search(text):
+        text = _COMPAT.sub(lambda m: unicodedata.normalize("NFKC", m.group()), text)
+    return " ".join(text.split())
+
+
+def _clean_block(raw: RawBlock) -> str:
+    if raw.kind == "table":
+        # One row per line: white space is normalised within rows, the line breaks are kept.
+        rows = (clean_text(row) for row in raw.text.split("\n"))
+        return "\n".join(row for row in rows if row.strip(" |"))
+    return clean_text(raw.text)
+
+
 def assemble(blocks: Sequence[RawBlock]) -> tuple[str, tuple[Block, ...]]:
     """Join block texts with blank lines and record each block's offsets.
 
@@ -265,7 +298,7 @@ def assemble(blocks: Sequence[RawBlock]) -> tuple[str, tuple[Block, ...]]:
     out: list[Block] = []
     pos = 0
     for raw in blocks:
-        clean = " ".join(raw.text.split())
+        clean = _clean_block(raw)
         if not clean:
             continue
         if parts:
@@ -328,17 +361,28 @@ def read_document(
             kind="wrong-format",
         )
     result = _read_blocks(path, fmt, max_pages=max_pages)
+    if result.textless_pages:
+        # Some pages are scanned images: their words are missing until they are OCRed.
+        shown = ", ".join(map(str, result.textless_pages[:10])) + (
+            "..." if len(result.textless_pages) > 10 else ""
+        )
+        log.warning(
+            "%s: %d page(s) have no text layer and were skipped: %s", name, len(result.textless_pages), shown
+        )
     text, blocks = assemble(result.blocks)
-    body = [b for b in blocks if b.kind in ("paragraph", "list_item", "table_cell")]
+    body = [b for b in blocks if b.kind not in ("header", "footer")]
     if not body:
-        raise EmptyDocumentError(name, "no text found after parsing (only headings, boilerplate or nothing)")
+        raise EmptyDocumentError(
+            name, "no text found after parsing (only running headers, footers or nothing)"
+        )
     meta = dict(source.meta)
     if result.title and not meta.get("title"):
         meta["title"] = result.title
     # Prose paragraphs say the language best: lists and tables in policy
     # documents are often reference lists in another language.
     prose = [b for b in body if b.kind == "paragraph"]
-    chosen = prose if sum(b.end_char - b.start_char for b in prose) >= 300 else body
+    running = [b for b in body if b.kind in ("paragraph", "list_item")] or body
+    chosen = prose if sum(b.end_char - b.start_char for b in prose) >= 300 else running
     body_text = " ".join(text[b.start_char : b.end_char] for b in chosen[:200])
     language = detect_language(body_text)
     return Document(

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cache import cache_key, cache_path, read_cached, write_cached
+from .classify import PassagePrediction
 from .codebook import load_codebook
 from .config import RunConfig
 from .export import (
@@ -46,8 +47,8 @@ from .model import RULES, check_model_versions, default_model, load_classifier, 
 from .quantify import estimator_for, passage_sources
 from .score import score_document
 from .scored import ScoredDocument, ScoredPassage
-from .segment import segment_document
-from .types import ParseFailure
+from .segment import labelling_units, segment_document
+from .types import ParseFailure, not_a_unit_reason
 from .util import file_sha256, usable_cores
 
 log = logging.getLogger(__name__)
@@ -76,16 +77,22 @@ def process_source(source: Source, job: ScoreJob) -> ScoredDocument | ParseFailu
         return doc
     passages = segment_document(doc, max_words=job.config.max_words)
     clf = load_classifier(job.model)
-    preds = clf.predict_texts([p.text for p in passages], [p.language for p in passages])
+    # Headings and tables are kept in the tables but are not labelling units:
+    # only the units are classified and counted in the document's scores.
+    units = labelling_units(passages)
+    preds = clf.predict_texts([passages[i].text for i in units], [passages[i].language for i in units])
     scores = score_document(
         doc.doc_id,
         preds.probs,
         job.config.score,
         in_scope=preds.in_scope,
         decisions=preds.decisions,
-        sources=passage_sources(preds.reasons, len(passages)),
+        sources=passage_sources(preds.reasons, len(units)),
         estimator=estimator_for(clf, job.config.score.basis, job.config.score.union),
     )
+    for ev in scores.evidence:
+        ev.passage_index = units[ev.passage_index]
+    unit_records = dict(zip(units, preds.records(), strict=True))
     return ScoredDocument(
         doc_id=doc.doc_id,
         source=doc.source,
@@ -96,7 +103,12 @@ def process_source(source: Source, job: ScoreJob) -> ScoredDocument | ParseFailu
         meta=dict(doc.meta),
         content_sha256=doc.content_sha256,
         model_id=preds.model_id,
-        passages=tuple(ScoredPassage(p, r) for p, r in zip(passages, preds.records(), strict=True)),
+        passages=tuple(
+            ScoredPassage(
+                p, unit_records.get(i) or PassagePrediction(None, None, reason=not_a_unit_reason(p.kind))
+            )
+            for i, p in enumerate(passages)
+        ),
         scores=scores,
         seconds=time.perf_counter() - t0,
     )

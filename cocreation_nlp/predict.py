@@ -25,6 +25,7 @@ from .export import PREDICTION_COLUMNS, prediction_cells
 from .ingest import detect_language
 from .model import default_model, load_classifier
 from .tables import names, read_rows, write_csv
+from .types import PASSAGE_KINDS, is_labelling_unit, not_a_unit_reason
 
 NOTE_COLUMN = "prediction_note"
 """The column ``classify`` adds after the predictions: why a row has no or a rule-only prediction."""
@@ -49,16 +50,23 @@ def predict(
     *,
     model: str | os.PathLike[str] | None = None,
     languages: Sequence[Any] | None = None,
+    kinds: Sequence[Any] | None = None,
     batch_size: int = 512,
 ) -> tuple[list[PassagePrediction], str]:
     """Classify ``texts``; return one prediction per item (in order) and the model id.
 
     Items that are not text, or are empty, get a prediction with no
     probabilities and the reason (``empty text``, ``not text (int)``). Without
-    ``languages``, each text's language is detected.
+    ``languages``, each text's language is detected. With ``kinds`` (the
+    ``kind`` column of a passages table), headings and tables are left
+    unclassified with the reason: the codebook gives them no label.
     """
     clf = load_classifier(str(model) if model is not None else default_model())
     out: list[PassagePrediction] = [PassagePrediction(None, None, reason=_empty_reason(t)) for t in texts]
+    if kinds is not None:
+        for i, kind in enumerate(kinds):
+            if not out[i].reason and kind in PASSAGE_KINDS and not is_labelling_unit(kind):
+                out[i] = PassagePrediction(None, None, reason=not_a_unit_reason(kind))
     valid = [i for i, p in enumerate(out) if not p.reason]
     langs = (
         [str(v) if isinstance(v, str) and v else "und" for v in languages]
@@ -125,8 +133,13 @@ def classify_table(
     languages = None
     if language_column in columns:
         languages = [r.get(language_column) for r in rows]
+    kinds = [r.get("kind") for r in rows] if "kind" in columns else None
     preds, model_id = predict(
-        [r.get(text_column) for r in rows], model=model, languages=languages, batch_size=batch_size
+        [r.get(text_column) for r in rows],
+        model=model,
+        languages=languages,
+        kinds=kinds,
+        batch_size=batch_size,
     )
     out_columns = [*columns, *names(PREDICTION_COLUMNS), NOTE_COLUMN]
     out_rows = [{**r, **prediction_cells(p), NOTE_COLUMN: p.reason} for r, p in zip(rows, preds, strict=True)]

@@ -13,8 +13,37 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-BlockKind = Literal["heading", "paragraph", "list_item", "table_cell", "header", "footer"]
-PassageKind = Literal["paragraph", "list_item", "table_cell"]
+BlockKind = Literal["heading", "paragraph", "list_item", "table", "table_cell", "header", "footer"]
+PassageKind = Literal["paragraph", "list_item", "heading", "table", "table_cell"]
+
+PASSAGE_KINDS: frozenset[str] = frozenset({"paragraph", "list_item", "heading", "table", "table_cell"})
+LABELLING_KINDS: frozenset[str] = frozenset({"paragraph", "list_item", "table_cell"})
+"""Passage kinds that are labelling units. Headings and tables are kept in the
+passage table so that no text is lost, but the codebook labels what a passage
+says ("a heading alone ... gets no label"), so they are neither classified
+nor counted in document scores. ``table_cell`` only appears in records made
+before tables were kept whole."""
+
+TABLE_CELL_SEPARATOR = " | "
+"""Between the cells of one table row; rows are separated by line breaks."""
+
+
+def is_labelling_unit(kind: str) -> bool:
+    """Whether passages of ``kind`` are labelled, classified and scored.
+
+    Example:
+        >>> is_labelling_unit("paragraph"), is_labelling_unit("heading"), is_labelling_unit("table")
+        (True, False, False)
+    """
+    return kind in LABELLING_KINDS
+
+
+def not_a_unit_reason(kind: str) -> str:
+    """The ``scope_reason`` of a passage that is kept in the tables but not classified."""
+    if kind == "heading":
+        return "heading: not a labelling unit (the codebook labels passages; a heading alone gets no label)"
+    return f"{kind}: not a labelling unit (kept so that no text is lost; not classified or scored)"
+
 
 _WS = re.compile(r"\s+")
 
@@ -35,10 +64,11 @@ def fingerprint(text: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Block:
-    """A structural unit of a parsed document: a heading, paragraph, list item or table cell.
+    """A structural unit of a parsed document: a heading, paragraph, list item or table.
 
     ``start_char``/``end_char`` index into :attr:`Document.text`. ``level`` is the
-    heading depth (1 = top) for headings and 0 otherwise.
+    heading depth (1 = top) for headings and 0 otherwise. A table's text has
+    one row per line, its cells joined by :data:`TABLE_CELL_SEPARATOR`.
     """
 
     kind: BlockKind
@@ -79,7 +109,10 @@ class Document:
 
 @dataclass(frozen=True, slots=True)
 class Passage:
-    """One labelling unit: a paragraph, a list item or a table cell.
+    """One row of the passage table: a labelling unit, or a heading or table kept so no text is lost.
+
+    A labelling unit is a paragraph, possibly with the list items and short
+    lines that belong to it (see :func:`is_labelling_unit`).
 
     Invariant: ``document.text[start_char:end_char] == text``.
     """

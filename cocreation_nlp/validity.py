@@ -86,7 +86,7 @@ def complete_documents(
     """
     from .ingest import discover, read_one
     from .segment import segment_document
-    from .types import ParseFailure, fingerprint
+    from .types import ParseFailure, fingerprint, is_labelling_unit
 
     labelled: dict[str, set[str]] = {}
     for d, t in zip(doc_ids, texts, strict=True):
@@ -106,7 +106,7 @@ def complete_documents(
         wanted = [
             p.fingerprint
             for p in segment_document(doc)
-            if p.n_words >= min_words and getattr(p, "scored", True)
+            if p.n_words >= min_words and is_labelling_unit(p.kind)
         ]
         missing = sum(1 for f in wanted if f not in fps)
         if missing:

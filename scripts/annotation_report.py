@@ -22,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from cocreation_nlp.agreement import bootstrap_alpha, cohen_kappa  # noqa: E402
 from cocreation_nlp.annotate.records import read_records  # noqa: E402
 from cocreation_nlp.annotations import default_corpus, resolve_records  # noqa: E402
+from cocreation_nlp.carry_over import record_origins  # noqa: E402
 from cocreation_nlp.codebook import LABELS, load_codebook  # noqa: E402
 from cocreation_nlp.train import rules_baseline  # noqa: E402
 
@@ -45,8 +46,10 @@ def main() -> None:
     train_docs = {d for d, s in split.items() if s == "train"}
     reserved_used = sorted({r.doc_id for r in pass1 + pass2 if split.get(r.doc_id) == "reserved"})
 
-    p1 = {r.passage_id: set(r.labels) for r in pass1}
-    p2 = {r.passage_id: set(r.labels) for r in pass2}
+    # Pairs are matched on the passages as they were labelled: a record carried over to a
+    # new segmentation (or merged into a union) still names its original passage(s).
+    p1 = {origin: set(r.labels) for r in pass1 for origin in record_origins(r)}
+    p2 = {origin: set(r.labels) for r in pass2 for origin in record_origins(r)}
     both = sorted(set(p1) & set(p2))
     lines = [
         "# Annotations",
@@ -70,10 +73,18 @@ def main() -> None:
         "## What was labelled",
         "",
         f"- {len(gold)} passages resolve against the corpus, from {len(set(gold.doc_ids))} documents"
-        + (f" (the train split has {len(train_docs)}: every one is covered)" if train_docs else "")
-        + f"; {len(gold.stale)} records are stale (their passage text changed after parser fixes made while labelling was under way: Markdown template tags stripped, "
-        "a line-end hyphen between two words kept, PDF headings found by font size and weight. They are reported, not dropped "
-        "silently, and the new versions of those passages with 8 words or more were labelled again (batches 21-22) and are included).",
+        + (
+            f" (the train split has {len(train_docs)}"
+            + (
+                ": every one is covered)"
+                if train_docs <= set(gold.doc_ids)
+                else f"; {len(train_docs - set(gold.doc_ids))} have none now)"
+            )
+            if train_docs
+            else ""
+        )
+        + f"; {len(gold.stale)} final decisions do not resolve (stale): their passage text changed with the parser. They are "
+        "reported, not dropped silently. See *Carried over* below for the parsing-fidelity change of segmentation.",
         f"- Reserved documents labelled: {len(reserved_used)} (must be 0).",
         "- Selection: 15 random passages per train document, then passages screened by a crude keyword list (written for sampling only, "
         "not the rule lexicon) to oversample the rarer labels, a random fill round-robin over documents, one batch drawn for rare labels, "
@@ -96,6 +107,41 @@ def main() -> None:
             "what the corpus holds: its documents are mostly digital-service and open-government guidance in which front-line workers "
             "rarely appear. More positives need more documents of the kind the codebook is about (health, education, social care "
             "programme reports), not harder sampling.",
+            "",
+        ]
+    carried = args.folder / "carry-over-issue10.json"
+    if carried.exists():
+        import json
+
+        data = json.loads(carried.read_text(encoding="utf-8"))
+        f1 = data["files"]["pass1"]
+        lines += [
+            "## Carried over after the parsing-fidelity change (issue 10)",
+            "",
+            "The parser now keeps headings and tables as rows of their own (not labelling units) and groups list items and short "
+            "lines with the paragraph they belong to, so most passages changed. Records were mapped with "
+            "`scripts/carry_over_annotations.py` (library: `cocreation_nlp/carry_over.py`) from a snapshot of the passages taken with "
+            "the old code: a new passage whose text is an old passage's text keeps its labels; a new passage that is exactly the union "
+            "of old passages whose final labels were all the same gets those labels; everything else is reported, never guessed. "
+            "Every moved record keeps its annotator, time, comment and gold flag, and notes the move in its history.",
+            "",
+            "| pass 1 records | count |",
+            "| --- | --- |",
+            f"| carried exactly (same text; {f1.get('exact_unchanged', 0)} with unchanged ids) "
+            f"| {f1.get('exact_moved', 0) + f1.get('exact_unchanged', 0) + f1.get('stale_before_matches_again', 0)} |",
+            f"| merged into union passages | {f1.get('union_records_merged', 0)} records into {f1.get('union_records_written', 0)} |",
+            f"| not carried: the new passage needs labels (relabel queue) | {f1.get('reported_relabel', 0)} |",
+            f"| not carried: the text is now a heading or a table (not labelled) | {f1.get('reported_now_heading_or_table', 0)} |",
+            f"| not carried: the text is gone (site-generator page data, garbled chart labels) | {f1.get('reported_text_not_found', 0)} |",
+            f"| not carried: the new passage got labels from other records | {f1.get('reported_covered_by_other_carried_records', 0)} |",
+            f"| stale already before the change (kept) | {f1.get('already_stale_kept', 0)} |",
+            "",
+            f"Second pass: {data['files']['pass2'].get('exact_moved', 0) + data['files']['pass2'].get('exact_unchanged', 0)} of "
+            f"{len(pass2)} carried exactly; adjudicated: {data['files']['adjudicated'].get('exact_moved', 0) + data['files']['adjudicated'].get('exact_unchanged', 0)} "
+            f"of {len(adjudicated)}. Records not carried stay in the files unchanged (as stale records), so no decision is lost; "
+            f"agreement below is computed on the passages as they were labelled. **{data['relabel_passages']} new passages need "
+            "labels**; the queue (with the old pieces' labels for reference) is kept outside the repository because it holds passage "
+            "text. Until they are labelled, the training set is the passages above.",
             "",
         ]
     lines += [
@@ -123,7 +169,7 @@ def main() -> None:
         "",
         f"The passes disagreed on at least one label for {n_dis} of {len(both)} passages. A reviewer settled each against the codebook "
         "(`adjudicated.jsonl`, one sentence of reasoning per decision in its `comment`); the rules they applied are in GUIDE.md. The "
-        "intervals are wide for the rare labels (few positives in 300 passages).",
+        f"intervals are wide for the rare labels (few positives in {len(both)} passages).",
         "",
         "## Baseline: the rule lexicon alone",
         "",

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cocreation_nlp.ingest import read_manifest, read_one  # noqa: E402
 from cocreation_nlp.segment import segment_document  # noqa: E402
-from cocreation_nlp.types import ParseFailure  # noqa: E402
+from cocreation_nlp.types import ParseFailure, is_labelling_unit  # noqa: E402
 
 SCREEN = re.compile(
     r"nurse|teacher|social worker|caseworker|case worker|frontline|front-line|front line|practitioner|staff|doctor|"
@@ -65,6 +65,8 @@ def main() -> None:
             continue
         passages = segment_document(doc)
         for i, p in enumerate(passages):
+            if not is_labelling_unit(p.kind):
+                continue  # headings and tables are not labelled
             pool.append(
                 {
                     "passage_id": p.passage_id,

@@ -87,8 +87,9 @@ def large_text(path: Path, n_bytes: int) -> Path:
     return path
 
 
-def headings_only_markdown(path: Path) -> Path:
-    path.write_text("# Title\n\n## Section\n", encoding="utf-8")
+def markup_only_markdown(path: Path) -> Path:
+    # Front matter, a template tag and a comment: no text a reader would see.
+    path.write_text("---\ntitle: Plan\n---\n{% include nav.html %}\n\n<!-- draft -->\n", encoding="utf-8")
     return path
 
 
@@ -101,5 +102,5 @@ ALL = {
     "binary.txt": (binary_as_text, "binary"),
     "latin1.txt": (undecodable_text, "undecodable"),
     "broken.docx": (corrupt_docx, "corrupt"),
-    "headings.md": (headings_only_markdown, "empty"),
+    "markup-only.md": (markup_only_markdown, "empty"),
 }

@@ -53,11 +53,18 @@ def test_pipeline_writes_all_tables_and_run_record(tmp_path: Path) -> None:
     assert list(docs["doc_id"]) == ["doc000", "doc001", "doc002"]
     passages = _frame(out, "passages.csv")
     assert {"individual_prob", "individual", "systemic_prob", "systemic", "evidence"} <= set(passages.columns)
-    assert len(passages) == 3 * 5
+    # Five paragraphs and a heading per document: the heading is a row of its own, not classified.
+    assert len(passages) == 3 * 6
+    headings = passages[passages["kind"] == "heading"]
+    assert list(headings["text"]) == ["Community health plan"] * 3
+    assert set(headings["in_scope"]) == {"False"}
+    assert all(r.startswith("heading: not a labelling unit") for r in headings["scope_reason"])
+    assert set(headings["individual_prob"]) == {""}  # no prediction, as for any out-of-scope row
+    assert list(docs["n_passages"]) == ["5", "5", "5"]  # scores count the labelling units only
     errors = _frame(out, "errors.csv")
     assert list(errors["error_type"]) == ["encrypted"]
     run = json.loads((out / "run.json").read_text())
-    assert run["counts"] == {"documents": 4, "failed": 1, "processed": 4, "from_cache": 0, "passages": 15}
+    assert run["counts"] == {"documents": 4, "failed": 1, "processed": 4, "from_cache": 0, "passages": 18}
     assert run["settings"]["score"]["min_denominator"] == 2.0
     assert run["codebook_version"] == "1.1"
     pq = pd.read_parquet(out / "documents.parquet")
@@ -251,3 +258,24 @@ def test_pipeline_accepts_one_path_as_a_string(tmp_path: Path) -> None:
     corpus = _corpus(tmp_path / "c", 2)
     summary = run_score(str(corpus), str(tmp_path / "out"), model="rules", workers=1)
     assert summary.n_documents == 2 and summary.n_failed == 0
+
+
+def test_classify_table_skips_headings_and_tables(tmp_path: Path) -> None:
+    from cocreation_nlp.predict import classify_table
+
+    table = tmp_path / "passages.csv"
+    rows = [
+        ("heading", "Working with residents"),
+        ("paragraph", "Residents and nurses will co-design the new discharge service together."),
+        ("table", "Ward | Meetings\nNorth | 12"),
+    ]
+    pd.DataFrame({"kind": [k for k, _ in rows], "text": [t for _, t in rows], "language": "en"}).to_csv(
+        table, index=False
+    )
+    out = tmp_path / "classified.csv"
+    counts = classify_table(table, out, model="rules")
+    df = _frame(out.parent, out.name)
+    assert counts.predicted == 1
+    assert df["prediction_note"][0].startswith("heading: not a labelling unit")
+    assert df["prediction_note"][2].startswith("table: not a labelling unit")
+    assert df["cocreation"][1] == "1" and df["cocreation"][0] == ""

@@ -34,12 +34,13 @@ def test_sample_every_format_parses(parsed: dict) -> None:
 
 
 def test_sample_author_passages_recovered_verbatim(parsed: dict, sample_dir: Path) -> None:
-    # The corpus author wrote every paragraph and list item: each must come out as one passage, exactly.
+    # The corpus author wrote every paragraph and list item: each must come out whole, exactly, inside
+    # one passage (a list item shares its passage with the lead-in and the other items of its list).
     rows = list(csv.DictReader((sample_dir / "author_labels.csv").open(encoding="utf-8")))
     missing = []
     for row in rows:
-        texts = {_norm(p.text) for p in parsed[row["doc_id"]][1]}
-        if _norm(row["text"]) not in texts:
+        texts = [_norm(p.text) for p in parsed[row["doc_id"]][1]]
+        if not any(_norm(row["text"]) in t for t in texts):
             missing.append((row["doc_id"], row["text"][:80]))
     assert not missing, missing
 
@@ -55,7 +56,9 @@ def test_sample_pdf_running_headers_footers_removed(parsed: dict) -> None:
         title = doc.meta["title"]
         for p in passages:
             assert not re.search(r"\bPage \d+ of \d+\b", p.text), p.text
-            assert title not in p.text or len(p.text) > 2 * len(title)
+            # The title is the running header of every page: it may stay only as the cover's heading.
+            if title in p.text and len(p.text) <= 2 * len(title):
+                assert p.kind == "heading" and p.page == 1, p
         assert all(p.page is not None for p in passages)
         assert max(p.page for p in passages) == doc.n_pages
 
@@ -84,8 +87,9 @@ def test_sample_docx_headers_tagged_tables_read(parsed: dict) -> None:
     kinds = [b.kind for b in doc.blocks]
     assert "header" in kinds and "footer" in kinds
     header_texts = {doc.block_text(b) for b in doc.blocks if b.kind in ("header", "footer")}
-    assert not header_texts & {p.text for p in passages}
-    assert any(p.kind == "table_cell" for p in passages)
+    # (the document's title may also open the body as its heading: that one is content)
+    assert not header_texts & {p.text for p in passages if p.kind != "heading"}
+    assert any(p.kind == "table" and "\n" in p.text and " | " in p.text for p in passages)
     assert any(p.kind == "list_item" for p in passages)
 
 

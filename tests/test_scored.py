@@ -14,7 +14,8 @@ from cocreation_nlp.types import ParseFailure
 
 TEXT = (
     "Community plan\n\nResidents told us in workshops that the forms were too long.\n\n"
-    "Nurses will work with patients as partners.\n\nThe tenants' association will co-design the service.\n"
+    "Nurses on the ward will work with patients as partners.\n\n"
+    "The tenants' association will co-design the new service with residents.\n"
 )
 
 
@@ -55,7 +56,7 @@ def test_scored_document_refuses_another_schema_and_broken_passages(scored: Scor
 
 def test_scored_passages_carry_predictions_in_codebook_order(scored: ScoredDocument) -> None:
     by_text = {sp.passage.text: sp.prediction for sp in scored.passages}
-    nurses = by_text["Nurses will work with patients as partners."]
+    nurses = by_text["Nurses on the ward will work with patients as partners."]
     assert "professionals" in nurses.applied and nurses.probability("professionals") >= 0.5
     assert nurses.evidence["professionals"] == ("Nurses",)
     assert scored.model_covers_language and scored.meta["year"] == "2024"

@@ -6,9 +6,12 @@ document text, offsets, language and ids happens once, in ``ingest.py``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from ..types import BlockKind
+from ..types import TABLE_CELL_SEPARATOR, BlockKind
+
+PROSE_CELL_WORDS = 20
+"""A table cell this long holds running text rather than data."""
 
 
 @dataclass(slots=True)
@@ -23,8 +26,38 @@ class RawBlock:
 
 @dataclass(slots=True)
 class ReadResult:
-    """What a reader returns: the blocks, the page count where known, and metadata found in the file."""
+    """What a reader returns: the blocks, the page count where known, and metadata found in the file.
+
+    ``textless_pages`` lists the (1-based) pages of a PDF that have no text
+    layer and were not filled in: scanned pages, for an OCR step to read.
+    """
 
     blocks: list[RawBlock]
     n_pages: int | None = None
     title: str = ""
+    textless_pages: list[int] = field(default_factory=list)
+
+
+def table_blocks(rows: list[list[str]], *, page: int | None = None) -> list[RawBlock]:
+    """The blocks of one table: one ``table`` block, or one paragraph per row for a table of prose.
+
+    A table block has one row per line, cells separated. When most rows carry a
+    cell of running text (a numbered list of steps laid out as a table, a
+    two-column "topic | explanation" box), each row becomes a paragraph, so
+    that the prose is labelled like any other paragraph.
+
+    Example:
+        >>> [b.kind for b in table_blocks([["Year", "Cost"], ["2024", "12"]])]
+        ['table']
+        >>> [b.text for b in table_blocks([["01", "Describe the aim of the research and how its results will be used by the people who run the service."]])]
+        ['01 | Describe the aim of the research and how its results will be used by the people who run the service.']
+    """
+    clean = [[c for c in row if c.strip()] for row in rows]
+    clean = [row for row in clean if row]
+    if not clean:
+        return []
+    prose = sum(1 for row in clean if max(len(c.split()) for c in row) >= PROSE_CELL_WORDS)
+    if prose >= 0.5 * len(clean):
+        return [RawBlock("paragraph", TABLE_CELL_SEPARATOR.join(row), page=page) for row in clean]
+    text = "\n".join(TABLE_CELL_SEPARATOR.join(row) for row in clean)
+    return [RawBlock("table", text, page=page)]

@@ -37,6 +37,25 @@ def _english_words() -> frozenset[str]:
         return frozenset()
 
 
+_WORD = re.compile(r"\w+")
+_COMPOUND = re.compile(r"\w+(?:-\w+)+")
+
+
+@lru_cache(maxsize=4)
+def _document_words(doc_lower: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The words and the hyphenated pairs ("co-design") a document uses, computed once per document.
+
+    Looking a joined word up in these sets instead of searching the whole
+    text for it keeps hyphen repair linear in the document's length.
+    """
+    words = set(_WORD.findall(doc_lower))
+    compounds: set[str] = set()
+    for tok in _COMPOUND.findall(doc_lower):
+        parts = tok.split("-")
+        compounds.update(f"{x}-{y}" for x, y in zip(parts, parts[1:], strict=False))
+    return frozenset(words), frozenset(compounds)
+
+
 def join_hyphenated(left: str, right: str, doc_lower: str = "") -> str:
     """Join two consecutive lines, repairing a line-end hyphen where it splits one word.
 
@@ -54,16 +73,22 @@ def join_hyphenated(left: str, right: str, doc_lower: str = "") -> str:
         'through co-design with residents'
     """
     left = left.rstrip()
-    tail = _TAIL.search(left)
+    if not left.endswith(("-", "\u2010", "\u00ad")):
+        return f"{left} {right.lstrip()}"
+    # Only the last word matters: searching the whole accumulated paragraph would
+    # make joining a paragraph's lines quadratic in its length.
+    cut = max(0, len(left) - 80)
+    tail = _TAIL.search(left, cut)
     head = _HEAD.match(right)
     if not tail or not head:
         return f"{left} {right.lstrip()}"
     a, b = tail.group(1), head.group(1)
     joined, hyphenated = (a + b).lower(), f"{a}-{b}".lower()
+    words, compounds = _document_words(doc_lower)
     keep: bool
-    if hyphenated in doc_lower:
+    if hyphenated in compounds:
         keep = True
-    elif re.search(rf"\b{re.escape(joined)}\b", doc_lower):
+    elif joined in words:
         keep = False
     else:
         words = _english_words()

@@ -142,11 +142,14 @@ def test_annotate_store_add_source_reads_a_corpus_through_ingest_and_segment(
         encoding="utf-8",
     )
     result = add_source(store, [corpus], splits=["train"])
-    assert result.added == 2 and not result.failures
-    p = store.get_passage(store.passage_ids()[1])
+    # Two paragraphs and the two headings the parser keeps as rows (the queue never serves headings).
+    assert result.added == 4 and not result.failures
+    kinds = {pid: store.get_passage(pid)["kind"] for pid in store.passage_ids()}
+    assert sorted(kinds.values()) == ["heading", "heading", "paragraph", "paragraph"]
+    p = store.get_passage([pid for pid, k in kinds.items() if k == "paragraph"][1])
     assert p["title"] == "Library Plan <2024>"
     assert p["heading"] == "Funding" and p["doc_id"] == "plan"
-    assert p["before"].startswith("Residents will co-design")
+    assert p["before"] == "Funding"  # the neighbour before is its heading row
     assert add_source(store, [corpus], splits=["train"]).added == 0
     assert add_source(store, [corpus]).added == 1  # the reserved document, when asked for
 
@@ -339,7 +342,7 @@ def test_store_loads_wide_passages_csv_from_score(tmp_path):  # noqa: ANN001, AN
     corpus = tmp_path / "c"
     corpus.mkdir()
     (corpus / "a.txt").write_text(
-        "Plan\n\nResidents told us in workshops that the forms were too long.\n\nNurses will work with patients as partners.\n",
+        "Plan\n\nResidents told us in workshops that the forms were too long.\n\nNurses and social workers will work with patients as equal partners.\n",
         encoding="utf-8",
     )
     out = tmp_path / "out"

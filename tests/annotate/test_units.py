@@ -147,7 +147,7 @@ def test_a_parsed_corpus_with_headings_and_tables(tmp_path: Path):
     passages = [store.get_passage(pid, with_neighbours=False) for pid in store.passage_ids()]
     fragments = {p["passage_id"] for p in passages if p["n_words"] < 8}
     kept_only = {p["passage_id"] for p in passages if p["kind"] in {"heading", "table"}}
-    assert len(fragments) >= 5 and len(kept_only) >= 2  # the test can fail: there is something to leave out
+    assert len(fragments) >= 3 and len(kept_only) >= 2  # the test can fail: there is something to leave out
     assert all(p["language"] == "en" for p in passages if p["doc_id"] != "annex")
     served = drain(store, "ada")
     assert served and not (set(served) & (fragments | kept_only))

@@ -43,10 +43,7 @@ def test_markdown_front_matter_and_markup_removed() -> None:
     assert [(b.kind, b.text) for b in r.blocks] == [
         ("heading", "Aims"),
         ("paragraph", "We will co-design it."),
-        ("table_cell", "A"),
-        ("table_cell", "B"),
-        ("table_cell", "c"),
-        ("table_cell", "d"),
+        ("table", "A | B\nc | d"),
     ]
 
 
