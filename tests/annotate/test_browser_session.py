@@ -68,7 +68,9 @@ def test_a_labelling_run_never_serves_headings_tables_or_fragments(browser, tmp_
     passages = [store.get_passage(pid, with_neighbours=False) for pid in store.passage_ids()]
     not_served = {p["passage_id"] for p in passages if p["kind"] in {"heading", "table"} or p["n_words"] < 8}
     units = {p["passage_id"] for p in passages} - not_served
-    assert len(not_served) >= 6 and len(units) == 3  # short lines ("- Budget.", "Contact us.") join their paragraph
+    assert (
+        len(not_served) >= 6 and len(units) == 3
+    )  # short lines ("- Budget.", "Contact us.") join their paragraph
     context = browser.new_context(viewport={"width": 1366, "height": 768})
     page = context.new_page()
     errors: list[str] = []
