@@ -61,6 +61,28 @@ def parse(
         Path | None, typer.Option(help="Errors CSV (default: errors.csv beside --output).")
     ] = None,
     max_file_mb: Annotated[float, typer.Option(help="Refuse files larger than this many MB.")] = 200.0,
+    max_member_mb: Annotated[
+        float, typer.Option(help="Refuse archives (DOCX) with a member that unpacks to more MB than this.")
+    ] = 100.0,
+    max_unpacked_mb: Annotated[
+        float, typer.Option(help="Refuse archives (DOCX) that unpack to more MB than this in total.")
+    ] = 300.0,
+    max_compression_ratio: Annotated[
+        float,
+        typer.Option(
+            help="Refuse archive members over 1 MB that unpack to more than this many times their size."
+        ),
+    ] = 100.0,
+    max_passages: Annotated[
+        int, typer.Option(help="Refuse documents that yield more passages than this.")
+    ] = 50_000,
+    allow_outside_corpus: Annotated[
+        bool,
+        typer.Option(
+            "--allow-outside-corpus",
+            help="Read manifest rows and links that lead outside the corpus folder (refused by default).",
+        ),
+    ] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
 ) -> None:
     """Parse documents (PDF, DOCX, HTML, Markdown, text) into passages.
@@ -73,10 +95,17 @@ def parse(
     from tqdm import tqdm
 
     from .ingest import discover
+    from .limits import ReadLimits
     from .parse import parse_to_csv
 
+    limits = ReadLimits.from_mb(
+        max_member_mb=max_member_mb,
+        max_unpacked_mb=max_unpacked_mb,
+        max_compression_ratio=max_compression_ratio,
+        max_passages=max_passages,
+    )
     try:
-        sources = discover(paths)
+        sources = discover(paths, allow_outside=allow_outside_corpus)
         bar = tqdm(total=len(sources), unit="doc", disable=not progress, file=sys.stderr, desc="parse")
 
         def tick(doc: object) -> None:
@@ -89,6 +118,7 @@ def parse(
             max_bytes=int(max_file_mb * 1e6),
             on_document=tick,
             sources=sources,
+            limits=limits,
         )
         bar.close()
     except CocreationError as err:
@@ -133,6 +163,17 @@ def score(
     ] = "csv",
     min_denominator: Annotated[float | None, typer.Option(help="Override [score] min_denominator.")] = None,
     seed: Annotated[int | None, typer.Option(help="Override [score] seed of the bootstrap.")] = None,
+    max_passages: Annotated[
+        int | None,
+        typer.Option(help="Refuse documents that yield more passages than this (config: max_passages)."),
+    ] = None,
+    allow_outside_corpus: Annotated[
+        bool,
+        typer.Option(
+            "--allow-outside-corpus",
+            help="Read manifest rows and links that lead outside the corpus folder (config: allow_outside_corpus).",
+        ),
+    ] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
 ) -> None:
     """Score every document of a corpus: passages.csv, documents.csv, evidence.csv, errors.csv, run.json.
@@ -150,7 +191,15 @@ def score(
     if fmt not in ("csv", "parquet"):
         raise _fail(f"--format must be csv or parquet; got {fmt!r}", code=2)
     try:
-        cfg = load_config(config, **{"score.min_denominator": min_denominator, "score.seed": seed})
+        cfg = load_config(
+            config,
+            **{
+                "score.min_denominator": min_denominator,
+                "score.seed": seed,
+                "max_passages": max_passages,
+                "allow_outside_corpus": allow_outside_corpus or None,
+            },
+        )
         bar = tqdm(total=0, unit="doc", disable=not progress, file=sys.stderr, desc="score")
 
         def tick(done: int, total: int) -> None:

@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .atomic import atomic_open
+from .errors import InputError
 from .export import ERROR_COLUMNS, PASSAGE_COLUMNS, error_row, passage_row
 from .ingest import DEFAULT_MAX_BYTES, Source, discover, read_one
+from .limits import DEFAULT_LIMITS, ReadLimits, check_passage_count
 from .segment import segment_document
 from .tables import CsvSink, names, write_csv
 from .types import Document, ParseFailure
@@ -40,26 +42,36 @@ def parse_to_csv(
     max_bytes: int = DEFAULT_MAX_BYTES,
     on_document: Callable[[Document | ParseFailure], None] | None = None,
     sources: list[Source] | None = None,
+    limits: ReadLimits = DEFAULT_LIMITS,
+    allow_outside: bool = False,
 ) -> ParseSummary:
     """Parse every document under ``paths`` and stream its passages into ``output`` (CSV).
 
     The CSV is written to a temporary file and moved into place at the end, so
     an interrupted run leaves any earlier ``output`` untouched. Failures go to
-    ``errors_path`` (default: ``errors.csv`` beside ``output``).
+    ``errors_path`` (default: ``errors.csv`` beside ``output``). ``limits``
+    caps each document's unpacked size and passages; ``allow_outside`` lets
+    manifests and links lead out of the corpus folder.
     """
     summary = ParseSummary()
-    srcs = sources if sources is not None else discover(paths)
+    srcs = sources if sources is not None else discover(paths, allow_outside=allow_outside)
     with atomic_open(output) as fh:
         sink = CsvSink(fh, names(PASSAGE_COLUMNS))
         for src in srcs:
-            doc = read_one(src, max_bytes=max_bytes)
+            doc = read_one(src, max_bytes=max_bytes, limits=limits)
+            if isinstance(doc, Document):
+                passages = segment_document(doc)
+                try:
+                    check_passage_count(doc.source, len(passages), limits)
+                except InputError as err:
+                    doc = ParseFailure(doc.source, doc.doc_id, err.kind, err.cause)
             if on_document is not None:
                 on_document(doc)
             if isinstance(doc, ParseFailure):
                 summary.failures.append(doc)
                 continue
             summary.n_documents += 1
-            for p in segment_document(doc):
+            for p in passages:
                 sink.write(passage_row(p))
                 summary.n_passages += 1
     write_errors(errors_path or output.with_name("errors.csv"), summary.failures)

@@ -34,6 +34,7 @@ from .cache import cache_key, cache_path, read_cached, write_cached
 from .classify import PassagePrediction
 from .codebook import load_codebook
 from .config import RunConfig
+from .errors import InputError
 from .export import (
     extra_meta_columns,
     sweep_temporary,
@@ -42,7 +43,8 @@ from .export import (
     write_run_record,
     write_run_tables,
 )
-from .ingest import Source, discover, read_one
+from .ingest import Source, discover, outside_root, read_one
+from .limits import check_passage_count
 from .model import RULES, check_model_versions, default_model, load_classifier, model_id_of, read_meta
 from .quantify import estimator_for, passage_sources
 from .score import score_document
@@ -72,10 +74,15 @@ def process_source(source: Source, job: ScoreJob) -> ScoredDocument | ParseFailu
     as an exception, so one bad file cannot stop a batch (or a Dask graph).
     """
     t0 = time.perf_counter()
-    doc = read_one(source, max_bytes=int(job.config.max_file_mb * 1e6))
+    limits = job.config.read_limits()
+    doc = read_one(source, max_bytes=int(job.config.max_file_mb * 1e6), limits=limits)
     if isinstance(doc, ParseFailure):
         return doc
     passages = segment_document(doc, max_words=job.config.max_words)
+    try:
+        check_passage_count(doc.source, len(passages), limits)
+    except InputError as err:
+        return ParseFailure(doc.source, doc.doc_id, err.kind, err.cause)
     clf = load_classifier(job.model)
     # Headings and tables are kept in the tables but are not labelling units:
     # only the units are classified and counted in the document's scores.
@@ -202,7 +209,7 @@ def run_score(
     job = ScoreJob(model=model, config=config)
     out.mkdir(parents=True, exist_ok=True)
     sweep_temporary(out)
-    sources = discover(_as_paths(corpus))
+    sources = discover(_as_paths(corpus), allow_outside=config.allow_outside_corpus)
     model_id = model_id_of(model)
     summary = RunSummary(out_dir=out, model=model, model_id=model_id, n_documents=len(sources))
 
@@ -212,7 +219,8 @@ def run_score(
     todo: list[Source] = []
     for src in sources:
         try:
-            sha = file_sha256(src.path)
+            # A file outside the corpus is not even hashed: read_one refuses it with its reason.
+            sha = "unreadable" if outside_root(src) else file_sha256(src.path)
         except OSError:
             sha = "unreadable"
         key = cache_key(src, sha, f"{model_id}|{quantification_digest(model)}", config)
