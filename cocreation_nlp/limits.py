@@ -94,9 +94,11 @@ def check_archive(path: Path, limits: ReadLimits = DEFAULT_LIMITS) -> None:
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as err:
+    except Exception as err:  # noqa: BLE001 - zipfile raises BadZipFile, NotImplementedError, struct.error, ...
         raise InputError(
-            name, f"not a readable ZIP/DOCX archive ({err}); the file may be corrupt", kind="corrupt"
+            name,
+            f"not a readable ZIP/DOCX archive ({type(err).__name__}: {err}); the file may be corrupt",
+            kind="corrupt",
         ) from err
     if len(members) > limits.max_members:
         raise InputError(
