@@ -193,3 +193,34 @@ def test_fuzz_readers_docx_with_a_garbled_part_gives_a_named_error(
             dst.writestr(info.filename, data)
     result = _read(out.getvalue(), ".docx")
     assume(isinstance(result, ParseFailure))  # a cut in a harmless place may still read
+
+
+def _html(paras: list[str]) -> bytes:
+    body = "".join(f"<p>{p}</p>\n" for p in paras)
+    return (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Plan</title></head><body>"
+        f"<nav><a href='/'>Home</a></nav><main><article><h1>Plan</h1>\n{body}</article></main></body></html>"
+    ).encode()
+
+
+@FUZZ
+@given(paras=paragraphs)
+def test_fuzz_readers_html_keeps_every_word_of_the_main_text(paras: list[str]):
+    _assert_no_loss(paras, _read(_html(paras), ".html"))
+
+
+def _pdf(paras: list[str]) -> bytes:
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.platypus import Paragraph, SimpleDocTemplate
+
+    buf = io.BytesIO()
+    style = getSampleStyleSheet()["BodyText"]
+    SimpleDocTemplate(buf, pagesize=A4, invariant=1).build([Paragraph(p, style) for p in paras])
+    return buf.getvalue()
+
+
+@FUZZ
+@given(paras=paragraphs)
+def test_fuzz_readers_pdf_keeps_every_word(paras: list[str]):
+    _assert_no_loss(paras, _read(_pdf(paras), ".pdf"))
