@@ -52,7 +52,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     ("stages", ("ingest", "segment", "classify")),
     ("learned models", ("model",)),
-    ("scored records", ("scored", "annotate.provenance", "annotate.records")),
+    ("scored records", ("scored", "annotate.provenance", "annotate.label_studio", "annotate.records")),
     ("storage and tables", ("cache", "export", "annotations", "carry_over")),
     (
         "commands (library side)",
