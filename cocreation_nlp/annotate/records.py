@@ -488,12 +488,22 @@ def read_records(
         AnnotationError: naming the file and line of the first bad record.
     """
     fmt = fmt or guess_format(path)
-    if fmt == "jsonl":
-        return list(iter_jsonl(path))
-    if fmt == "csv":
-        return list(iter_csv(path))
-    if fmt == "label-studio":
-        return list(iter_label_studio(path, mapping=mapping))
+    try:
+        if fmt == "jsonl":
+            return list(iter_jsonl(path))
+        if fmt == "csv":
+            return list(iter_csv(path))
+        if fmt == "label-studio":
+            return list(iter_label_studio(path, mapping=mapping))
+    except UnicodeDecodeError as err:
+        raise AnnotationError(
+            f"{path}: not UTF-8 text (byte 0x{err.object[err.start]:02x} at position {err.start}); "
+            "re-save the file as UTF-8"
+        ) from err
+    except csv.Error as err:
+        raise AnnotationError(f"{path}: malformed CSV ({err})") from err
+    except RecursionError as err:
+        raise AnnotationError(f"{path}: JSON nested too deeply to be annotation records") from err
     raise AnnotationError(f"Unknown format {fmt!r}. Available: {', '.join(FORMATS)}.")
 
 
