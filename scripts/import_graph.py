@@ -51,7 +51,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         ),
     ),
     ("stages", ("ingest", "segment", "classify")),
-    ("learned models", ("model",)),
+    ("learned models", ("model_files", "model")),
     ("scored records", ("scored", "annotate.provenance", "annotate.label_studio", "annotate.records")),
     ("storage and tables", ("cache", "export", "annotations", "carry_over")),
     (

@@ -251,7 +251,7 @@ def test_cli_score_says_which_model_ran(tmp_path: Path) -> None:
         app, ["score", str(corpus), "-o", str(tmp_path / "out"), "--workers", "1", "--no-progress"]
     )
     assert r.exit_code == 0, r.output
-    assert f"with model {meta['model_id']} ({default_model()})" in r.stderr
+    assert f"with model {meta['model_id']}@" in r.stderr and f"({default_model()})" in r.stderr
 
 
 def test_pipeline_accepts_one_path_as_a_string(tmp_path: Path) -> None:
