@@ -52,6 +52,7 @@ from .scored import ScoredDocument, ScoredPassage
 from .segment import labelling_units, segment_document
 from .types import ParseFailure, not_a_unit_reason
 from .util import file_sha256, usable_cores
+from .workers import exit_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +122,9 @@ def process_source(source: Source, job: ScoreJob) -> ScoredDocument | ParseFailu
     )
 
 
-def _init_worker(model: str) -> None:
+def _init_worker(model: str, parent_pid: int) -> None:
+    # A worker must not outlive a killed parent (it would hold a model in memory forever).
+    exit_with_parent(parent_pid)
     # Load the model once per worker before the first document arrives; keep
     # each worker to one thread so that workers x threads matches the cores.
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -317,7 +320,9 @@ def _run_in_pool(
     store: Callable[[ScoredDocument | ParseFailure], None],
 ) -> None:
     with ProcessPoolExecutor(
-        max_workers=min(n_workers, len(todo)), initializer=_init_worker, initargs=(job.model,)
+        max_workers=min(n_workers, len(todo)),
+        initializer=_init_worker,
+        initargs=(job.model, os.getpid()),
     ) as pool:
         # A sliding window of in-flight documents: memory stays flat however large the corpus,
         # since a finished future holds its whole document until it is dropped.
