@@ -3,6 +3,12 @@
 Every command parses its options, calls one library function and reports.
 Heavy libraries (spaCy, torch, pandas) are imported inside the commands so
 that ``cocreation --help`` answers at once.
+
+Exit codes, the same for every command, so that scripts can tell them apart:
+0 when everything was done; 1 when the outputs were written but some
+documents failed (each has a row in ``errors.csv`` and a line on stderr); 2
+when nothing was done: a usage, manifest, settings, model or output-path
+error, reported on stderr before any output is written.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from typing import Annotated
 
 import typer
 
+from .atomic import check_writable
 from .errors import CocreationError
 
 app = typer.Typer(
@@ -37,9 +44,21 @@ def _mount_annotate() -> None:
     )
 
 
-def _fail(message: str, code: int = 1) -> typer.Exit:
+EXIT_SOME_FAILED = 1
+"""Outputs written, but some documents failed (see errors.csv)."""
+EXIT_NOTHING_DONE = 2
+"""Nothing was done: usage, manifest, settings, model or output-path error."""
+
+
+def _fail(message: str, code: int = EXIT_NOTHING_DONE) -> typer.Exit:
     typer.echo(f"Error: {message}", err=True)
     return typer.Exit(code=code)
+
+
+def _os_error(err: OSError) -> str:
+    """An OSError as one line naming the file (never a traceback)."""
+    where = f"{err.filename}: " if err.filename else ""
+    return f"{where}{err.strerror or err}"
 
 
 @app.callback()
@@ -105,6 +124,9 @@ def parse(
         max_passages=max_passages,
     )
     try:
+        check_writable(output)
+        if errors is not None:
+            check_writable(errors, option="--errors")
         sources = discover(paths, allow_outside=allow_outside_corpus)
         bar = tqdm(total=len(sources), unit="doc", disable=not progress, file=sys.stderr, desc="parse")
 
@@ -123,6 +145,8 @@ def parse(
         bar.close()
     except CocreationError as err:
         raise _fail(str(err)) from err
+    except OSError as err:
+        raise _fail(_os_error(err)) from err
     for f in summary.failures:
         typer.echo(f"Error: {f.source}: {f.error_type}: {f.message}", err=True)
     typer.echo(
@@ -135,7 +159,7 @@ def parse(
         err=True,
     )
     if summary.failures:
-        raise typer.Exit(code=1)
+        raise typer.Exit(code=EXIT_SOME_FAILED)
 
 
 @app.command()
@@ -191,6 +215,7 @@ def score(
     if fmt not in ("csv", "parquet"):
         raise _fail(f"--format must be csv or parquet; got {fmt!r}", code=2)
     try:
+        check_writable(output, folder=True)
         cfg = load_config(
             config,
             **{
@@ -220,6 +245,8 @@ def score(
         bar.close()
     except CocreationError as err:
         raise _fail(str(err)) from err
+    except OSError as err:
+        raise _fail(_os_error(err)) from err
     for f in summary.failures:
         typer.echo(f"Error: {f.source}: {f.error_type}: {f.message}", err=True)
     typer.echo(
@@ -229,7 +256,7 @@ def score(
         err=True,
     )
     if summary.n_failed:
-        raise typer.Exit(code=1)
+        raise typer.Exit(code=EXIT_SOME_FAILED)
 
 
 @app.command()
@@ -249,9 +276,12 @@ def summarize(
     from .summarize import write_summary
 
     try:
+        check_writable(output)
         n = write_summary(run_dir, output, [c.strip() for c in by.split(",") if c.strip()])
     except CocreationError as err:
         raise _fail(str(err)) from err
+    except OSError as err:
+        raise _fail(_os_error(err)) from err
     typer.echo(f"Wrote {n} rows to {output}", err=True)
 
 
@@ -267,9 +297,12 @@ def report(
     from .report.build import write_report
 
     try:
+        check_writable(output)
         write_report(run_dir, output)
     except CocreationError as err:
         raise _fail(str(err)) from err
+    except OSError as err:
+        raise _fail(_os_error(err)) from err
     typer.echo(f"Wrote {output}", err=True)
 
 
@@ -291,9 +324,12 @@ def classify(
     from .predict import classify_table
 
     try:
+        check_writable(output)
         counts = classify_table(input_file, output, model=model, text_column=text_column)
     except CocreationError as err:
         raise _fail(str(err)) from err
+    except OSError as err:
+        raise _fail(_os_error(err)) from err
     typer.echo(
         f"Classified {counts.predicted}/{counts.rows} rows with {counts.model_id} into {output}"
         f" ({counts.empty} empty or non-text, {counts.rule_only} rule-only)",
@@ -331,6 +367,7 @@ def train(
     from .train import train as train_model
 
     try:
+        check_writable(output, folder=True)  # before minutes of training, not after
         data = resolve_records(load_records(annotations), corpus or default_corpus())
         for rec, why in data.stale:
             typer.echo(f"Warning: stale annotation {rec.passage_id} ({rec.annotator}): {why}", err=True)
@@ -340,6 +377,8 @@ def train(
         save_trained(result, output)
     except CocreationError as err:
         raise _fail(str(err)) from err
+    except OSError as err:
+        raise _fail(_os_error(err)) from err
     cv = result.meta["metrics"]["cross_validated"]
     typer.echo(
         f"Trained {result.meta['model_id']} on {len(data)} passages; cross-validated macro-F1 {cv['macro_f1']:.3f}; saved to {output}",
@@ -362,6 +401,12 @@ def init_config(
 
     if output.exists():
         raise _fail(f"{output} exists; choose another --output or remove it")
+    try:
+        check_writable(output)
+    except CocreationError as err:
+        raise _fail(str(err)) from err
+    except OSError as err:
+        raise _fail(_os_error(err)) from err
     write_text_atomic(output, default_config_toml())
     typer.echo(f"Wrote {output}", err=True)
 
@@ -388,9 +433,12 @@ def cascade(
     from .model import save_cascade
 
     try:
+        check_writable(output, folder=True)
         meta = save_cascade(output, primary, secondary, band=band)
     except CocreationError as err:
         raise _fail(str(err)) from err
+    except OSError as err:
+        raise _fail(_os_error(err)) from err
     typer.echo(f"Wrote cascade {meta['model_id']} to {output}", err=True)
 
 
@@ -465,10 +513,14 @@ def evaluate(
     from .evaluate import evaluate_model, write_evaluation
 
     try:
+        for suffix in (".csv", ".md"):
+            check_writable(output.with_name(output.name + suffix))
         metrics = evaluate_model(model or default_model(), gold, corpus=corpus)
         csv_path, md_path = write_evaluation(metrics, output or Path("evaluation"))
     except CocreationError as err:
         raise _fail(str(err)) from err
+    except OSError as err:
+        raise _fail(_os_error(err)) from err
     typer.echo(
         f"macro-F1 {metrics['macro_f1']:.3f} on {metrics['n']} passages; wrote {csv_path} and {md_path}",
         err=True,

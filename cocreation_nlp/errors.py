@@ -42,3 +42,7 @@ class SchemaVersionError(ModelLoadError):
 
 class AnnotationError(CocreationError):
     """Bad annotation records: unknown labels, missing passages, malformed rows."""
+
+
+class OutputError(CocreationError):
+    """An output path that cannot be written (a folder where a file goes, a file where a folder goes)."""

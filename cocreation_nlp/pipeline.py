@@ -210,10 +210,11 @@ def run_score(
     model = str(model) if model is not None else default_model()
     out = Path(out_dir)
     job = ScoreJob(model=model, config=config)
-    out.mkdir(parents=True, exist_ok=True)
-    sweep_temporary(out)
+    # Everything that can refuse the whole run comes before the output folder is created.
     sources = discover(_as_paths(corpus), allow_outside=config.allow_outside_corpus)
     model_id = model_id_of(model)
+    out.mkdir(parents=True, exist_ok=True)
+    sweep_temporary(out)
     summary = RunSummary(out_dir=out, model=model, model_id=model_id, n_documents=len(sources))
 
     # Cache lookup: hashing is cheap next to parsing and embedding.

@@ -148,7 +148,7 @@ def test_cli_train_and_evaluate_on_records_with_text(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text(ann.read_text().replace('"equity"', '"equality"', 1), encoding="utf-8")
     r = CliRunner().invoke(app, ["train", str(bad), "-o", str(tmp_path / "m2")])
-    assert r.exit_code == 1 and "bad.jsonl:" in r.stderr and "equality" in r.stderr
+    assert r.exit_code == 2 and "bad.jsonl:" in r.stderr and "equality" in r.stderr
 
 
 def test_cascade_rescoring_uses_secondary_near_thresholds(trained: Path, tmp_path: Path) -> None:

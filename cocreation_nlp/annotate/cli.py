@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ..atomic import check_writable
 from ..errors import CocreationError
 from ..tables import write_csv
 from .settings import setting
@@ -38,8 +39,9 @@ DbArg = Annotated[
 
 
 def _fail(err: Exception) -> typer.Exit:
+    # Exit code 2: nothing was done (the convention of every cocreation command; see cocreation_nlp.cli).
     typer.echo(f"Error: {err}", err=True)
-    return typer.Exit(code=1)
+    return typer.Exit(code=2)
 
 
 def _login_name() -> str:
@@ -229,6 +231,8 @@ def agreement(
     Example: cocreation annotate agreement project.db -o agreement.csv
     """
     try:
+        if output is not None:
+            check_writable(output)
         store = _open(db)
         report = store.agreement(n_boot=n_boot, seed=seed)
         store.close()
@@ -331,6 +335,7 @@ def export(
     from .records import FORMATS, guess_format, label_studio_config, write_records
 
     try:
+        check_writable(output)
         if fmt is not None and fmt not in FORMATS:
             raise CocreationError(f"Unknown format {fmt!r}. Available: {', '.join(FORMATS)}.")
         store = _open(db)
