@@ -493,6 +493,8 @@ def evaluate(
         target = model or default_model()
         out = output or Path("validity")
         try:
+            for suffix in (".csv", ".md", ".json"):
+                check_writable(out.with_name(out.name + suffix))
             result, data_sha = run_document_validity(
                 target, gold, corpus=corpus, nested=not fast, progress=lambda m: typer.echo(m, err=True)
             )
@@ -501,6 +503,8 @@ def evaluate(
                 record_validity(Path(target), result, data_sha256=data_sha)
         except CocreationError as err:
             raise _fail(str(err)) from err
+        except OSError as err:
+            raise _fail(_os_error(err)) from err
         o = result["summary"][result["chosen"]]["overall"]
         typer.echo(
             f"{result['n_documents']} complete documents; chosen count method {result['chosen']}: "
@@ -512,11 +516,12 @@ def evaluate(
         return
     from .evaluate import evaluate_model, write_evaluation
 
+    out = output or Path("evaluation")
     try:
         for suffix in (".csv", ".md"):
-            check_writable(output.with_name(output.name + suffix))
+            check_writable(out.with_name(out.name + suffix))
         metrics = evaluate_model(model or default_model(), gold, corpus=corpus)
-        csv_path, md_path = write_evaluation(metrics, output or Path("evaluation"))
+        csv_path, md_path = write_evaluation(metrics, out)
     except CocreationError as err:
         raise _fail(str(err)) from err
     except OSError as err:
