@@ -363,14 +363,57 @@ def import_(
         str | None,
         typer.Option("--format", "-f", help="jsonl, csv or label-studio. Default: from the suffix."),
     ] = None,
+    document: Annotated[
+        str | None,
+        typer.Option(
+            help="Label Studio: create passages under this document for tasks whose text matches no passage "
+            "of the project (default: refuse them)."
+        ),
+    ] = None,
+    annotator: Annotated[
+        str | None,
+        typer.Option(
+            help="Label Studio: the name for annotations without completed_by (default: refuse them)."
+        ),
+    ] = None,
+    from_name: Annotated[
+        str | None,
+        typer.Option(
+            help="Label Studio: the Choices control holding the codebook labels, when there are several."
+        ),
+    ] = None,
+    text_field: Annotated[
+        str | None,
+        typer.Option(
+            help="Label Studio: the task data field holding the text (default: text, or the only one)."
+        ),
+    ] = None,
 ) -> None:
     """Merge exported records into a project (importing twice changes nothing).
 
+    A genuine Label Studio export (tasks holding only their text) is matched
+    to the project's passages by text; see --document and the other options
+    for what cannot be matched. Anything that cannot be mapped is refused,
+    naming the task, and nothing is imported.
+
     Example: cocreation annotate import project.db colleague-labels.jsonl
     """
+    from .label_studio import LabelStudioMapping, project_passages
+    from .records import guess_format, read_records
+
     try:
         store = _open(db, must_exist=False)
-        result = store.import_file(file, fmt=fmt)
+        mapping = None
+        if (fmt or guess_format(file)) == "label-studio":
+            mapping = LabelStudioMapping(
+                passages=project_passages(store),
+                document=document,
+                from_name=from_name,
+                text_field=text_field,
+                annotator=annotator,
+            )
+        records = read_records(file, fmt=fmt, mapping=mapping)  # type: ignore[arg-type]
+        result = store.import_records(records, source=str(file))
         store.close()
     except CocreationError as err:
         raise _fail(err) from err

@@ -58,6 +58,7 @@ __all__ = [
     "dumps_label_studio",
     "label_studio_config",
     "map_tasks",
+    "project_passages",
 ]
 
 FROM_NAME = "labels"
@@ -98,6 +99,13 @@ class PassageMatcher:
 
     def __len__(self) -> int:
         return sum(len(v) for v in self._by_fp.values())
+
+
+def project_passages(store: Any) -> PassageMatcher:
+    """The passages of an annotation project (an :class:`~.store.AnnotationStore`), to match tasks against."""
+    with store.read() as conn:
+        rows = conn.execute("SELECT passage_id, doc_id, text, start_char, end_char FROM passages").fetchall()
+    return PassageMatcher(KnownPassage(*tuple(r)) for r in rows)
 
 
 @dataclass(frozen=True, slots=True)

@@ -225,3 +225,32 @@ def test_label_studio_export_has_completed_by_and_lead_time():
     (rec,) = [r for r in parse_tasks(tasks) if r.annotator == "ada"]
     assert rec.lead_time is None
     assert sorted(r.lead_time or 0 for r in parse_tasks(tasks)) == [0, 4.5, 12.0]
+
+
+def test_label_studio_cli_import_of_a_genuine_export(tmp_path: Path):
+    from typer.testing import CliRunner
+
+    from cocreation_nlp.annotate.cli import annotate_app
+
+    db = tmp_path / "p.db"
+    store = AnnotationStore(db)
+    store.add_passages([PassageRow("plan:aaaa", "plan", "Test example phrase 1", index=0)])
+    store.close()
+    export = str(_fixture("tasks_annotations_predictions.json"))
+    runner = CliRunner()
+    refused = runner.invoke(annotate_app, ["import", str(db), export])
+    assert refused.exit_code == 2 and "task 1, annotation 1: no 'completed_by'" in refused.output
+    refused = runner.invoke(annotate_app, ["import", str(db), export, "--annotator", "maria"])
+    assert refused.exit_code == 2 and "task 2: cannot be mapped to a passage" in refused.output
+    assert AnnotationStore(db).current_decisions() == []  # all or nothing
+    done = runner.invoke(
+        annotate_app, ["import", str(db), export, "--annotator", "maria", "--document", "ls"]
+    )
+    assert done.exit_code == 0, done.output
+    assert "3 new" in done.output and "2 passages created" in done.output
+    labels = {d["passage_id"]: d["labels"] for d in AnnotationStore(db).current_decisions()}
+    assert labels == {
+        "plan:aaaa": ["cocreation"],
+        f"ls:{fingerprint('x2')[:10]}": ["cocreation"],
+        f"ls:{fingerprint('yoyo')[:10]}": ["equity"],
+    }
