@@ -420,7 +420,7 @@ def _passage_of(data: dict[str, Any], where: str, mapping: LabelStudioMapping) -
     )
     raise AnnotationError(
         f"{where}: cannot be mapped to a passage: no data.passage_id, and {known}. "
-        "Pass --document NAME to create its passages under that document."
+        "Pass --document NAME (`cocreation annotate import`) to create its passages under that document."
     )
 
 
