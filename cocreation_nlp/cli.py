@@ -249,6 +249,8 @@ def score(
         raise _fail(_os_error(err)) from err
     for f in summary.failures:
         typer.echo(f"Error: {f.source}: {f.error_type}: {f.message}", err=True)
+    for note in summary.repaired_cache:
+        typer.echo(f"Note: {note}; the document was processed again", err=True)
     typer.echo(
         f"Scored {summary.n_documents - summary.n_failed}/{summary.n_documents} documents "
         f"({summary.n_passages} passages; {summary.n_cached} from cache) with model {summary.model_id} "

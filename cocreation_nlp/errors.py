@@ -46,3 +46,7 @@ class AnnotationError(CocreationError):
 
 class OutputError(CocreationError):
     """An output path that cannot be written (a folder where a file goes, a file where a folder goes)."""
+
+
+class CacheEntryError(CocreationError):
+    """A cached result that cannot be read (truncated or damaged); a run treats it as a cache miss."""

@@ -30,7 +30,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .cache import cache_key, cache_path, read_cached, write_cached
+from .cache import cache_key, cache_path, cached_entry_usable, read_cached, write_cached
 from .classify import PassagePrediction
 from .codebook import load_codebook
 from .config import RunConfig
@@ -156,6 +156,7 @@ class RunSummary:
         seconds: Wall time.
         timings: Seconds per phase.
         failures: The documents that could not be read, in doc_id order.
+        repaired_cache: Damaged cache entries found, removed and computed again (one line each).
     """
 
     out_dir: Path = Path(".")
@@ -169,6 +170,7 @@ class RunSummary:
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
     failures: list[ParseFailure] = field(default_factory=list)
+    repaired_cache: list[str] = field(default_factory=list)
 
 
 def _as_paths(corpus: Corpus) -> list[str | os.PathLike[str]]:
@@ -229,7 +231,12 @@ def run_score(
             sha = "unreadable"
         key = cache_key(src, sha, f"{model_id}|{quantification_digest(model)}", config)
         keys[src.doc_id] = key
-        if sha != "unreadable" and cache_path(out, key).exists():
+        entry = cache_path(out, key)
+        damaged = cached_entry_usable(entry) if sha != "unreadable" else None
+        if damaged:
+            log.warning("%s; the document is processed again", damaged)
+            summary.repaired_cache.append(damaged)
+        if sha != "unreadable" and entry.exists():
             summary.n_cached += 1
         else:
             todo.append(src)
