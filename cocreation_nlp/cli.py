@@ -55,6 +55,17 @@ def _fail(message: str, code: int = EXIT_NOTHING_DONE) -> typer.Exit:
     return typer.Exit(code=code)
 
 
+RawCsv = Annotated[
+    bool,
+    typer.Option(
+        "--raw-csv",
+        help="Write CSV cells exactly. By default a text cell that a spreadsheet would run as a formula "
+        "(starting with = + - @, a tab or a carriage return) gets a leading ' (the OWASP rule); "
+        "Parquet and JSONL are always exact.",
+    ),
+]
+
+
 def _os_error(err: OSError) -> str:
     """An OSError as one line naming the file (never a traceback)."""
     where = f"{err.filename}: " if err.filename else ""
@@ -102,6 +113,7 @@ def parse(
             help="Read manifest rows and links that lead outside the corpus folder (refused by default).",
         ),
     ] = False,
+    raw_csv: RawCsv = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
 ) -> None:
     """Parse documents (PDF, DOCX, HTML, Markdown, text) into passages.
@@ -141,6 +153,7 @@ def parse(
             on_document=tick,
             sources=sources,
             limits=limits,
+            raw_csv=raw_csv,
         )
         bar.close()
     except CocreationError as err:
@@ -198,6 +211,7 @@ def score(
             help="Read manifest rows and links that lead outside the corpus folder (config: allow_outside_corpus).",
         ),
     ] = False,
+    raw_csv: RawCsv = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
 ) -> None:
     """Score every document of a corpus: passages.csv, documents.csv, evidence.csv, errors.csv, run.json.
@@ -240,6 +254,7 @@ def score(
             workers=workers,
             scheduler=scheduler,
             formats=("csv", "parquet") if fmt == "parquet" else ("csv",),
+            raw_csv=raw_csv,
             progress=tick,
         )
         bar.close()
@@ -270,6 +285,7 @@ def summarize(
     output: Annotated[Path, typer.Option("--output", "-o", help="Summary CSV to write.")] = Path(
         "summary.csv"
     ),
+    raw_csv: RawCsv = False,
 ) -> None:
     """Per-group counts and mean/median/spread of every score (tidy: one row per group and score).
 
@@ -279,7 +295,7 @@ def summarize(
 
     try:
         check_writable(output)
-        n = write_summary(run_dir, output, [c.strip() for c in by.split(",") if c.strip()])
+        n = write_summary(run_dir, output, [c.strip() for c in by.split(",") if c.strip()], raw_csv=raw_csv)
     except CocreationError as err:
         raise _fail(str(err)) from err
     except OSError as err:
@@ -318,6 +334,7 @@ def classify(
         str | None, typer.Option("--model", "-m", help="Model folder or 'rules'. Default: the shipped model.")
     ] = None,
     text_column: Annotated[str, typer.Option(help="Column holding the passage text.")] = "text",
+    raw_csv: RawCsv = False,
 ) -> None:
     """Classify passages: every input column plus L_prob and L (0/1) per label, the rule evidence and a note.
 
@@ -327,7 +344,7 @@ def classify(
 
     try:
         check_writable(output)
-        counts = classify_table(input_file, output, model=model, text_column=text_column)
+        counts = classify_table(input_file, output, model=model, text_column=text_column, raw_csv=raw_csv)
     except CocreationError as err:
         raise _fail(str(err)) from err
     except OSError as err:

@@ -29,9 +29,9 @@ class ParseSummary:
     failures: list[ParseFailure] = field(default_factory=list)
 
 
-def write_errors(path: Path, failures: Iterable[ParseFailure]) -> None:
+def write_errors(path: Path, failures: Iterable[ParseFailure], *, raw_csv: bool = False) -> None:
     """Write errors.csv atomically (a header-only file when nothing failed, so its absence means no run)."""
-    write_csv(path, names(ERROR_COLUMNS), (error_row(f) for f in failures))
+    write_csv(path, names(ERROR_COLUMNS), (error_row(f) for f in failures), raw=raw_csv)
 
 
 def parse_to_csv(
@@ -44,6 +44,7 @@ def parse_to_csv(
     sources: list[Source] | None = None,
     limits: ReadLimits = DEFAULT_LIMITS,
     allow_outside: bool = False,
+    raw_csv: bool = False,
 ) -> ParseSummary:
     """Parse every document under ``paths`` and stream its passages into ``output`` (CSV).
 
@@ -51,12 +52,13 @@ def parse_to_csv(
     an interrupted run leaves any earlier ``output`` untouched. Failures go to
     ``errors_path`` (default: ``errors.csv`` beside ``output``). ``limits``
     caps each document's unpacked size and passages; ``allow_outside`` lets
-    manifests and links lead out of the corpus folder.
+    manifests and links lead out of the corpus folder. Text a spreadsheet would
+    run as a formula is neutralised in the CSVs (see :mod:`.tables`) unless ``raw_csv``.
     """
     summary = ParseSummary()
     srcs = sources if sources is not None else discover(paths, allow_outside=allow_outside)
     with atomic_open(output) as fh:
-        sink = CsvSink(fh, names(PASSAGE_COLUMNS))
+        sink = CsvSink(fh, names(PASSAGE_COLUMNS), raw=raw_csv)
         for src in srcs:
             doc = read_one(src, max_bytes=max_bytes, limits=limits)
             if isinstance(doc, Document):
@@ -74,5 +76,5 @@ def parse_to_csv(
             for p in passages:
                 sink.write(passage_row(p))
                 summary.n_passages += 1
-    write_errors(errors_path or output.with_name("errors.csv"), summary.failures)
+    write_errors(errors_path or output.with_name("errors.csv"), summary.failures, raw_csv=raw_csv)
     return summary

@@ -190,6 +190,7 @@ def run_score(
     scheduler: str | None = None,
     formats: Sequence[str] = ("csv",),
     progress: Callable[[int, int], None] | None = None,
+    raw_csv: bool = False,
 ) -> RunSummary:
     """Score every document of ``corpus`` and write the tables into ``out_dir``.
 
@@ -202,6 +203,8 @@ def run_score(
         scheduler: ``tcp://host:port`` of a Dask scheduler to run on instead.
         formats: ``csv`` always; add ``parquet`` for Parquet copies.
         progress: Called with (done, total) after each document.
+        raw_csv: Write CSV cells exactly, without neutralising text a spreadsheet would
+            run as a formula (see :mod:`.tables`).
 
     Raises:
         ModelLoadError: when the model cannot be found or loaded.
@@ -282,6 +285,7 @@ def run_score(
         and previous.get("settings_digest") == config.digest()
         and previous.get("model_id") == model_id
         and previous.get("formats", ["csv"]) == formats
+        and bool(previous.get("raw_csv", False)) == raw_csv
         and [(i["doc_id"], i["cache_key"]) for i in previous.get("inputs", [])]
         == [(s.doc_id, keys[s.doc_id]) for s in sources]
         and set(previous.get("tables", {})) == set(table_files(formats))
@@ -302,6 +306,7 @@ def run_score(
             summary.failures,
             extra_columns=extra_meta_columns(s.meta for s in sources),
             formats=formats,
+            raw_csv=raw_csv,
         )
         summary.n_passages = tables.n_passages
         summary.n_failed = len(failures)
@@ -310,6 +315,7 @@ def run_score(
     summary.seconds = time.perf_counter() - t_start
     record = _run_record(summary, sources, keys, job, scheduler, n_workers)
     record["formats"] = formats
+    record["raw_csv"] = raw_csv
     record["tables"] = checksums
     write_run_record(out, record)
     return summary

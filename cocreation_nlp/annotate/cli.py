@@ -327,6 +327,13 @@ def export(
         bool, typer.Option("--gold", help="Only the adjudicated gold labels (for training).")
     ] = False,
     text: Annotated[bool, typer.Option(help="Include passage text in each record.")] = True,
+    raw_csv: Annotated[
+        bool,
+        typer.Option(
+            "--raw-csv",
+            help="CSV: write cells exactly (by default text a spreadsheet would run as a formula gets a leading ').",
+        ),
+    ] = False,
 ) -> None:
     """Export every decision (with annotator, time, comment and history) and the gold labels.
 
@@ -343,7 +350,7 @@ def export(
         store.close()
         chosen = fmt or guess_format(output)
         output.parent.mkdir(parents=True, exist_ok=True)
-        n = write_records(records, output, fmt=chosen)  # type: ignore[arg-type]
+        n = write_records(records, output, fmt=chosen, raw_csv=raw_csv)  # type: ignore[arg-type]
     except CocreationError as err:
         raise _fail(err) from err
     typer.echo(f"Wrote {n} records to {output}")

@@ -40,6 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..codebook import load_codebook
 from ..errors import AnnotationError
+from ..formulas import restore
 from ..tables import csv_text
 from .label_studio import LabelStudioMapping, dumps_label_studio, map_tasks
 from .label_studio import label_studio_config as label_studio_config
@@ -303,11 +304,13 @@ def _csv_columns() -> list[str]:
     return [*CSV_COLUMNS[:at], *names, *CSV_COLUMNS[at:]]
 
 
-def dumps_csv(records: Iterable[AnnotationRecord]) -> str:
+def dumps_csv(records: Iterable[AnnotationRecord], *, raw: bool = False) -> str:
     """Serialise records as CSV text with the fixed column order of :data:`CSV_COLUMNS`.
 
     A record without text gets an empty ``text`` cell, which reads back as
-    ``None``; this is lossless because a passage never has empty text.
+    ``None``; this is lossless because a passage never has empty text. Text
+    and comments a spreadsheet would run as formulas are marked (see
+    :mod:`cocreation_nlp.tables`) unless ``raw``; :func:`iter_csv` undoes the mark.
     """
     names = load_codebook().label_names
     rows = []
@@ -338,7 +341,7 @@ def dumps_csv(records: Iterable[AnnotationRecord]) -> str:
         rows.append(row)
     # RFC 4180 line ends (the table writer's): with "\r\n" as terminator the writer quotes
     # any field holding a lone "\r", which would otherwise split the row on reading.
-    return csv_text(_csv_columns(), rows)
+    return csv_text(_csv_columns(), rows, raw=raw)
 
 
 def iter_csv(path: Path) -> Iterator[AnnotationRecord]:
@@ -368,10 +371,11 @@ def iter_csv(path: Path) -> Iterator[AnnotationRecord]:
             raise AnnotationError(
                 f"{path}:1: unknown column(s) {', '.join(extra)}. Allowed: {', '.join(_csv_columns())}."
             )
-        for lineno, row in enumerate(reader, start=2):
+        for lineno, marked in enumerate(reader, start=2):
             where = f"{path}:{lineno}"
-            if None in row:
+            if None in marked:
                 raise AnnotationError(f"{where}: more cells than header columns")
+            row = {k: restore(v) if isinstance(v, str) else v for k, v in marked.items()}
             raw_labels = [x.strip() for x in (row.get("labels") or "").split(LABEL_SEPARATOR) if x.strip()]
             for name in names:
                 if name in row and row[name] not in (None, ""):
@@ -507,25 +511,27 @@ def read_records(
     raise AnnotationError(f"Unknown format {fmt!r}. Available: {', '.join(FORMATS)}.")
 
 
-def dumps_records(records: Sequence[AnnotationRecord], fmt: RecordFormat) -> str:
-    """Serialise records in ``fmt`` (``jsonl``, ``csv`` or ``label-studio``)."""
+def dumps_records(records: Sequence[AnnotationRecord], fmt: RecordFormat, *, raw_csv: bool = False) -> str:
+    """Serialise records in ``fmt`` (``jsonl``, ``csv`` or ``label-studio``); ``raw_csv``: see :func:`dumps_csv`."""
     if fmt == "jsonl":
         return dumps_jsonl(records)
     if fmt == "csv":
-        return dumps_csv(records)
+        return dumps_csv(records, raw=raw_csv)
     if fmt == "label-studio":
         return dumps_label_studio(records)
     raise AnnotationError(f"Unknown format {fmt!r}. Available: {', '.join(FORMATS)}.")
 
 
-def write_records(records: Sequence[AnnotationRecord], path: Path, *, fmt: RecordFormat | None = None) -> int:
+def write_records(
+    records: Sequence[AnnotationRecord], path: Path, *, fmt: RecordFormat | None = None, raw_csv: bool = False
+) -> int:
     """Write records to ``path`` atomically (a temporary file, then a rename); return the count.
 
     Writing through a temporary file means a crash never leaves a half-written
     export where the last good one was.
     """
     fmt = fmt or guess_format(path)
-    text = dumps_records(records, fmt)
+    text = dumps_records(records, fmt, raw_csv=raw_csv)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, encoding="utf-8", newline="")
     tmp.replace(path)
