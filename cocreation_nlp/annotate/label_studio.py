@@ -34,7 +34,7 @@ file of tasks none of which has an annotation is refused.
 
 Exports follow Label Studio's JSON format, with ``completed_by`` (an integer
 user id per annotator, 1..n in name order; the name itself rides in
-``meta.annotator``) and ``lead_time`` (seconds) where the decision has one.
+``meta.annotator``) and ``lead_time`` (seconds; null where not measured).
 """
 
 from __future__ import annotations
@@ -159,7 +159,7 @@ def dumps_label_studio(records: Iterable[Any]) -> str:
     annotation ``id`` is a running number, as Label Studio expects integers;
     ``was_cancelled`` marks a skip, ``ground_truth`` a gold label,
     ``completed_by`` the annotator's user id and ``lead_time`` the seconds the
-    decision took, where recorded. ``records`` are
+    decision took (``null`` where not measured). ``records`` are
     :class:`~.records.AnnotationRecord` objects.
     """
     records = list(records)
@@ -209,9 +209,8 @@ def dumps_label_studio(records: Iterable[Any]) -> str:
             "ground_truth": rec.gold,
             "created_at": rec.created_at,
             "updated_at": rec.created_at,
+            "lead_time": rec.lead_time,  # seconds, as Label Studio records them (null: not measured)
         }
-        if rec.lead_time is not None:
-            annotation["lead_time"] = rec.lead_time
         annotation["meta"] = {
             "annotator": rec.annotator,
             "codebook_version": rec.codebook_version,
