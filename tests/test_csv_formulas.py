@@ -85,27 +85,32 @@ def test_csv_formulas_parse_and_classify_csv_are_neutralised_and_read_back(
         == 0
     )
     _no_formula(out)
-    rows = _cells(out)
-    assert [r["text"] for r in rows] == ["'" + PARAGRAPH]
-    assert rows[0]["heading"] == "'" + HEADING
+    rows = {r["kind"]: r for r in _cells(out)}
+    assert rows["heading"]["text"] == "'" + HEADING  # headings are passages too
+    assert rows["paragraph"]["text"] == "'" + PARAGRAPH and rows["paragraph"]["heading"] == "'" + HEADING
     # classify reads the marked CSV back as the original text; its JSONL output keeps text exactly.
     preds = tmp_path / "pred.jsonl"
     r = CliRunner().invoke(app, ["classify", str(out), "-o", str(preds), "--model", "rules"])
     assert r.exit_code == 0, r.output
-    (line,) = preds.read_text(encoding="utf-8").splitlines()
-    assert json.loads(line)["text"] == PARAGRAPH and json.loads(line)["heading"] == HEADING
+    lines = {
+        json.loads(line)["kind"]: json.loads(line) for line in preds.read_text(encoding="utf-8").splitlines()
+    }
+    assert lines["paragraph"]["text"] == PARAGRAPH and lines["paragraph"]["heading"] == HEADING
     preds_csv = tmp_path / "pred.csv"
     assert (
         CliRunner().invoke(app, ["classify", str(out), "-o", str(preds_csv), "--model", "rules"]).exit_code
         == 0
     )
     _no_formula(preds_csv)
-    assert _cells(preds_csv)[0]["text"] == "'" + PARAGRAPH  # marked once, not twice
+    assert {r["text"] for r in _cells(preds_csv)} == {
+        "'" + HEADING,
+        "'" + PARAGRAPH,
+    }  # marked once, not twice
     # --raw-csv writes the cells as they are.
     raw = tmp_path / "raw" / "passages.csv"
     args = ["parse", str(hostile_corpus), "-o", str(raw), "--no-progress", "--raw-csv"]
     assert CliRunner().invoke(app, args).exit_code == 0
-    assert _cells(raw)[0]["text"] == PARAGRAPH
+    assert {r["text"] for r in _cells(raw)} == {HEADING, PARAGRAPH}
 
 
 def test_csv_formulas_score_tables_summary_and_report(hostile_corpus: Path, tmp_path: Path):
