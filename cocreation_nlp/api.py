@@ -31,6 +31,7 @@ def score_corpus(
     scheduler: str | None = None,
     parquet: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    raw_csv: bool = False,
     **settings: Any,
 ) -> RunSummary:
     """Score every document of a corpus and write the tables into ``out_dir``.
@@ -49,6 +50,8 @@ def score_corpus(
         scheduler: Address of a Dask scheduler to run on (needs the ``dask`` extra).
         parquet: Also write Parquet copies of the tables.
         progress: Called with ``(done, total)`` after each document.
+        raw_csv: Write CSV cells exactly, without neutralising text a spreadsheet
+            would run as a formula (see :mod:`cocreation_nlp.tables`).
         **settings: Any setting of :class:`~cocreation_nlp.config.ScoreConfig`
             (``min_denominator=1``, ``basis="decisions"``, ...) or of
             :class:`~cocreation_nlp.config.RunConfig` (``max_words=200``);
@@ -87,6 +90,7 @@ def score_corpus(
         scheduler=scheduler,
         formats=("csv", "parquet") if parquet else ("csv",),
         progress=progress,
+        raw_csv=raw_csv,
     )
 
 

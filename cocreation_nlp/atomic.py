@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from .errors import OutputError
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
@@ -55,3 +57,38 @@ def write_text_atomic(path: str | Path, text: str) -> None:
     """Write ``text`` to ``path`` atomically."""
     with atomic_open(path, "w", newline=None) as fh:
         fh.write(text)
+
+
+def check_writable(path: str | Path, *, folder: bool = False, option: str = "--output") -> None:
+    """Refuse, before any work starts, an output path that cannot take what will be written there.
+
+    A file output must not be an existing folder, and a folder output not an
+    existing file; no part of the way to it may be a file. Checking first
+    means a long run never ends in a traceback at its last step.
+
+    Raises:
+        OutputError: naming the path, what is in the way, and the option.
+
+    Example:
+        >>> folder = tempfile.mkdtemp()
+        >>> check_writable(folder, folder=True)  # a folder where a folder goes: fine
+        >>> try:
+        ...     check_writable(folder, option="-o")
+        ... except OutputError as err:
+        ...     print("is an existing folder" in str(err))
+        True
+    """
+    target = Path(path)
+    if folder and target.exists() and not target.is_dir():
+        raise OutputError(
+            f"{option} {target} is an existing file, but the output is a folder (created if missing); "
+            "choose another name"
+        )
+    if not folder and target.is_dir():
+        suggestion = target / ("out" + (target.suffix or ".csv"))
+        raise OutputError(f"{option} {target} is an existing folder; give a file name (e.g. {suggestion})")
+    for parent in target.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise OutputError(f"{option} {target}: {parent} is a file, not a folder")
+            break

@@ -17,12 +17,14 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import zlib
 from pathlib import Path
 
 from ._version import __version__
 from .atomic import atomic_path
 from .codebook import load_codebook
 from .config import RunConfig
+from .errors import CacheEntryError
 from .ingest import Source
 from .scored import SCORED_SCHEMA_VERSION, ScoredDocument
 
@@ -71,6 +73,31 @@ def write_cached(path: Path, doc: ScoredDocument) -> None:
 
 
 def read_cached(path: Path) -> ScoredDocument:
-    """Load one cached scored document."""
-    with gzip.open(path, "rt", encoding="utf-8") as fh:
-        return ScoredDocument.from_dict(json.load(fh))
+    """Load one cached scored document.
+
+    Raises:
+        CacheEntryError: naming the file when it is truncated or otherwise
+            damaged (gzip's own EOFError would reach the command line as a bare "Aborted.").
+    """
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as fh:
+            return ScoredDocument.from_dict(json.load(fh))
+    except (EOFError, OSError, ValueError, KeyError, TypeError, zlib.error) as err:
+        # ValueError covers bad JSON, bad UTF-8 and records of another layout.
+        raise CacheEntryError(f"{path}: damaged cache entry ({type(err).__name__}: {err})") from err
+
+
+def cached_entry_usable(path: Path) -> str | None:
+    """Why the entry at ``path`` cannot be used (``None``: it can, or there is none).
+
+    A damaged entry is removed, so that the run that finds it computes and
+    writes the document again: a damaged entry is a cache miss, never a failed run.
+    """
+    if not path.exists():
+        return None
+    try:
+        read_cached(path)
+    except CacheEntryError as err:
+        path.unlink(missing_ok=True)
+        return str(err)
+    return None

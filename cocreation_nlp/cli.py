@@ -3,6 +3,12 @@
 Every command parses its options, calls one library function and reports.
 Heavy libraries (spaCy, torch, pandas) are imported inside the commands so
 that ``cocreation --help`` answers at once.
+
+Exit codes, the same for every command, so that scripts can tell them apart:
+0 when everything was done; 1 when the outputs were written but some
+documents failed (each has a row in ``errors.csv`` and a line on stderr); 2
+when nothing was done: a usage, manifest, settings, model or output-path
+error, reported on stderr before any output is written.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from typing import Annotated
 
 import typer
 
+from .atomic import check_writable
 from .errors import CocreationError
 
 app = typer.Typer(
@@ -37,9 +44,32 @@ def _mount_annotate() -> None:
     )
 
 
-def _fail(message: str, code: int = 1) -> typer.Exit:
+EXIT_SOME_FAILED = 1
+"""Outputs written, but some documents failed (see errors.csv)."""
+EXIT_NOTHING_DONE = 2
+"""Nothing was done: usage, manifest, settings, model or output-path error."""
+
+
+def _fail(message: str, code: int = EXIT_NOTHING_DONE) -> typer.Exit:
     typer.echo(f"Error: {message}", err=True)
     return typer.Exit(code=code)
+
+
+RawCsv = Annotated[
+    bool,
+    typer.Option(
+        "--raw-csv",
+        help="Write CSV cells exactly. By default a text cell that a spreadsheet would run as a formula "
+        "(starting with = + - @, a tab or a carriage return) gets a leading ' (the OWASP rule); "
+        "Parquet and JSONL are always exact.",
+    ),
+]
+
+
+def _os_error(err: OSError) -> str:
+    """An OSError as one line naming the file (never a traceback)."""
+    where = f"{err.filename}: " if err.filename else ""
+    return f"{where}{err.strerror or err}"
 
 
 @app.callback()
@@ -61,6 +91,29 @@ def parse(
         Path | None, typer.Option(help="Errors CSV (default: errors.csv beside --output).")
     ] = None,
     max_file_mb: Annotated[float, typer.Option(help="Refuse files larger than this many MB.")] = 200.0,
+    max_member_mb: Annotated[
+        float, typer.Option(help="Refuse archives (DOCX) with a member that unpacks to more MB than this.")
+    ] = 100.0,
+    max_unpacked_mb: Annotated[
+        float, typer.Option(help="Refuse archives (DOCX) that unpack to more MB than this in total.")
+    ] = 300.0,
+    max_compression_ratio: Annotated[
+        float,
+        typer.Option(
+            help="Refuse archive members over 1 MB that unpack to more than this many times their size."
+        ),
+    ] = 100.0,
+    max_passages: Annotated[
+        int, typer.Option(help="Refuse documents that yield more passages than this.")
+    ] = 50_000,
+    allow_outside_corpus: Annotated[
+        bool,
+        typer.Option(
+            "--allow-outside-corpus",
+            help="Read manifest rows and links that lead outside the corpus folder (refused by default).",
+        ),
+    ] = False,
+    raw_csv: RawCsv = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
 ) -> None:
     """Parse documents (PDF, DOCX, HTML, Markdown, text) into passages.
@@ -73,10 +126,20 @@ def parse(
     from tqdm import tqdm
 
     from .ingest import discover
+    from .limits import ReadLimits
     from .parse import parse_to_csv
 
+    limits = ReadLimits.from_mb(
+        max_member_mb=max_member_mb,
+        max_unpacked_mb=max_unpacked_mb,
+        max_compression_ratio=max_compression_ratio,
+        max_passages=max_passages,
+    )
     try:
-        sources = discover(paths)
+        check_writable(output)
+        if errors is not None:
+            check_writable(errors, option="--errors")
+        sources = discover(paths, allow_outside=allow_outside_corpus)
         bar = tqdm(total=len(sources), unit="doc", disable=not progress, file=sys.stderr, desc="parse")
 
         def tick(doc: object) -> None:
@@ -89,10 +152,14 @@ def parse(
             max_bytes=int(max_file_mb * 1e6),
             on_document=tick,
             sources=sources,
+            limits=limits,
+            raw_csv=raw_csv,
         )
         bar.close()
     except CocreationError as err:
         raise _fail(str(err)) from err
+    except OSError as err:
+        raise _fail(_os_error(err)) from err
     for f in summary.failures:
         typer.echo(f"Error: {f.source}: {f.error_type}: {f.message}", err=True)
     typer.echo(
@@ -105,7 +172,7 @@ def parse(
         err=True,
     )
     if summary.failures:
-        raise typer.Exit(code=1)
+        raise typer.Exit(code=EXIT_SOME_FAILED)
 
 
 @app.command()
@@ -133,6 +200,18 @@ def score(
     ] = "csv",
     min_denominator: Annotated[float | None, typer.Option(help="Override [score] min_denominator.")] = None,
     seed: Annotated[int | None, typer.Option(help="Override [score] seed of the bootstrap.")] = None,
+    max_passages: Annotated[
+        int | None,
+        typer.Option(help="Refuse documents that yield more passages than this (config: max_passages)."),
+    ] = None,
+    allow_outside_corpus: Annotated[
+        bool,
+        typer.Option(
+            "--allow-outside-corpus",
+            help="Read manifest rows and links that lead outside the corpus folder (config: allow_outside_corpus).",
+        ),
+    ] = False,
+    raw_csv: RawCsv = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
 ) -> None:
     """Score every document of a corpus: passages.csv, documents.csv, evidence.csv, errors.csv, run.json.
@@ -150,7 +229,16 @@ def score(
     if fmt not in ("csv", "parquet"):
         raise _fail(f"--format must be csv or parquet; got {fmt!r}", code=2)
     try:
-        cfg = load_config(config, **{"score.min_denominator": min_denominator, "score.seed": seed})
+        check_writable(output, folder=True)
+        cfg = load_config(
+            config,
+            **{
+                "score.min_denominator": min_denominator,
+                "score.seed": seed,
+                "max_passages": max_passages,
+                "allow_outside_corpus": allow_outside_corpus or None,
+            },
+        )
         bar = tqdm(total=0, unit="doc", disable=not progress, file=sys.stderr, desc="score")
 
         def tick(done: int, total: int) -> None:
@@ -166,13 +254,18 @@ def score(
             workers=workers,
             scheduler=scheduler,
             formats=("csv", "parquet") if fmt == "parquet" else ("csv",),
+            raw_csv=raw_csv,
             progress=tick,
         )
         bar.close()
     except CocreationError as err:
         raise _fail(str(err)) from err
+    except OSError as err:
+        raise _fail(_os_error(err)) from err
     for f in summary.failures:
         typer.echo(f"Error: {f.source}: {f.error_type}: {f.message}", err=True)
+    for note in summary.repaired_cache:
+        typer.echo(f"Note: {note}; the document was processed again", err=True)
     typer.echo(
         f"Scored {summary.n_documents - summary.n_failed}/{summary.n_documents} documents "
         f"({summary.n_passages} passages; {summary.n_cached} from cache) with model {summary.model_id} "
@@ -180,7 +273,7 @@ def score(
         err=True,
     )
     if summary.n_failed:
-        raise typer.Exit(code=1)
+        raise typer.Exit(code=EXIT_SOME_FAILED)
 
 
 @app.command()
@@ -192,6 +285,7 @@ def summarize(
     output: Annotated[Path, typer.Option("--output", "-o", help="Summary CSV to write.")] = Path(
         "summary.csv"
     ),
+    raw_csv: RawCsv = False,
 ) -> None:
     """Per-group counts and mean/median/spread of every score (tidy: one row per group and score).
 
@@ -200,9 +294,12 @@ def summarize(
     from .summarize import write_summary
 
     try:
-        n = write_summary(run_dir, output, [c.strip() for c in by.split(",") if c.strip()])
+        check_writable(output)
+        n = write_summary(run_dir, output, [c.strip() for c in by.split(",") if c.strip()], raw_csv=raw_csv)
     except CocreationError as err:
         raise _fail(str(err)) from err
+    except OSError as err:
+        raise _fail(_os_error(err)) from err
     typer.echo(f"Wrote {n} rows to {output}", err=True)
 
 
@@ -218,9 +315,12 @@ def report(
     from .report.build import write_report
 
     try:
+        check_writable(output)
         write_report(run_dir, output)
     except CocreationError as err:
         raise _fail(str(err)) from err
+    except OSError as err:
+        raise _fail(_os_error(err)) from err
     typer.echo(f"Wrote {output}", err=True)
 
 
@@ -234,6 +334,7 @@ def classify(
         str | None, typer.Option("--model", "-m", help="Model folder or 'rules'. Default: the shipped model.")
     ] = None,
     text_column: Annotated[str, typer.Option(help="Column holding the passage text.")] = "text",
+    raw_csv: RawCsv = False,
 ) -> None:
     """Classify passages: every input column plus L_prob and L (0/1) per label, the rule evidence and a note.
 
@@ -242,9 +343,12 @@ def classify(
     from .predict import classify_table
 
     try:
-        counts = classify_table(input_file, output, model=model, text_column=text_column)
+        check_writable(output)
+        counts = classify_table(input_file, output, model=model, text_column=text_column, raw_csv=raw_csv)
     except CocreationError as err:
         raise _fail(str(err)) from err
+    except OSError as err:
+        raise _fail(_os_error(err)) from err
     typer.echo(
         f"Classified {counts.predicted}/{counts.rows} rows with {counts.model_id} into {output}"
         f" ({counts.empty} empty or non-text, {counts.rule_only} rule-only)",
@@ -282,6 +386,7 @@ def train(
     from .train import train as train_model
 
     try:
+        check_writable(output, folder=True)  # before minutes of training, not after
         data = resolve_records(load_records(annotations), corpus or default_corpus())
         for rec, why in data.stale:
             typer.echo(f"Warning: stale annotation {rec.passage_id} ({rec.annotator}): {why}", err=True)
@@ -291,6 +396,8 @@ def train(
         save_trained(result, output)
     except CocreationError as err:
         raise _fail(str(err)) from err
+    except OSError as err:
+        raise _fail(_os_error(err)) from err
     cv = result.meta["metrics"]["cross_validated"]
     typer.echo(
         f"Trained {result.meta['model_id']} on {len(data)} passages; cross-validated macro-F1 {cv['macro_f1']:.3f}; saved to {output}",
@@ -313,6 +420,12 @@ def init_config(
 
     if output.exists():
         raise _fail(f"{output} exists; choose another --output or remove it")
+    try:
+        check_writable(output)
+    except CocreationError as err:
+        raise _fail(str(err)) from err
+    except OSError as err:
+        raise _fail(_os_error(err)) from err
     write_text_atomic(output, default_config_toml())
     typer.echo(f"Wrote {output}", err=True)
 
@@ -339,9 +452,12 @@ def cascade(
     from .model import save_cascade
 
     try:
+        check_writable(output, folder=True)
         meta = save_cascade(output, primary, secondary, band=band)
     except CocreationError as err:
         raise _fail(str(err)) from err
+    except OSError as err:
+        raise _fail(_os_error(err)) from err
     typer.echo(f"Wrote cascade {meta['model_id']} to {output}", err=True)
 
 
@@ -396,6 +512,8 @@ def evaluate(
         target = model or default_model()
         out = output or Path("validity")
         try:
+            for suffix in (".csv", ".md", ".json"):
+                check_writable(out.with_name(out.name + suffix))
             result, data_sha = run_document_validity(
                 target, gold, corpus=corpus, nested=not fast, progress=lambda m: typer.echo(m, err=True)
             )
@@ -404,6 +522,8 @@ def evaluate(
                 record_validity(Path(target), result, data_sha256=data_sha)
         except CocreationError as err:
             raise _fail(str(err)) from err
+        except OSError as err:
+            raise _fail(_os_error(err)) from err
         o = result["summary"][result["chosen"]]["overall"]
         typer.echo(
             f"{result['n_documents']} complete documents; chosen count method {result['chosen']}: "
@@ -415,11 +535,16 @@ def evaluate(
         return
     from .evaluate import evaluate_model, write_evaluation
 
+    out = output or Path("evaluation")
     try:
+        for suffix in (".csv", ".md"):
+            check_writable(out.with_name(out.name + suffix))
         metrics = evaluate_model(model or default_model(), gold, corpus=corpus)
-        csv_path, md_path = write_evaluation(metrics, output or Path("evaluation"))
+        csv_path, md_path = write_evaluation(metrics, out)
     except CocreationError as err:
         raise _fail(str(err)) from err
+    except OSError as err:
+        raise _fail(_os_error(err)) from err
     typer.echo(
         f"macro-F1 {metrics['macro_f1']:.3f} on {metrics['n']} passages; wrote {csv_path} and {md_path}",
         err=True,

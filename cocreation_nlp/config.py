@@ -16,6 +16,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import ConfigError
+from .limits import ReadLimits
 
 
 class ScoreConfig(BaseModel):
@@ -70,6 +71,36 @@ class RunConfig(BaseModel):
     score: ScoreConfig = Field(default_factory=ScoreConfig, description="Document score settings.")
     max_words: int = Field(250, ge=20, description="Blocks longer than this are cut at sentence boundaries.")
     max_file_mb: float = Field(200.0, gt=0, description="Files larger than this are refused with a reason.")
+    max_member_mb: float = Field(
+        100.0, gt=0, description="An archive (DOCX) member that unpacks to more than this many MB is refused."
+    )
+    max_unpacked_mb: float = Field(
+        300.0,
+        gt=0,
+        description="An archive (DOCX) whose members unpack to more than this many MB is refused.",
+    )
+    max_compression_ratio: float = Field(
+        100.0,
+        gt=1,
+        description="An archive member over 1 MB that unpacks to more than this many times its packed size "
+        "is refused (a decompression bomb).",
+    )
+    max_passages: int = Field(
+        50_000, ge=1, description="A document that yields more passages than this is refused."
+    )
+    allow_outside_corpus: bool = Field(
+        False,
+        description="Read manifest rows and links that resolve outside the corpus folder (refused by default).",
+    )
+
+    def read_limits(self) -> ReadLimits:
+        """The per-document caps of these settings, for :func:`~cocreation_nlp.ingest.read_one`."""
+        return ReadLimits.from_mb(
+            max_member_mb=self.max_member_mb,
+            max_unpacked_mb=self.max_unpacked_mb,
+            max_compression_ratio=self.max_compression_ratio,
+            max_passages=self.max_passages,
+        )
 
     def digest(self) -> str:
         """A short hash of the settings, part of every cache key."""

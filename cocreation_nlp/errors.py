@@ -42,3 +42,11 @@ class SchemaVersionError(ModelLoadError):
 
 class AnnotationError(CocreationError):
     """Bad annotation records: unknown labels, missing passages, malformed rows."""
+
+
+class OutputError(CocreationError):
+    """An output path that cannot be written (a folder where a file goes, a file where a folder goes)."""
+
+
+class CacheEntryError(CocreationError):
+    """A cached result that cannot be read (truncated or damaged); a run treats it as a cache miss."""

@@ -278,9 +278,11 @@ class TableSet:
 class _Table:
     """One table of a run: a CSV and, on request, its Parquet copy, fed the same rows."""
 
-    def __init__(self, folder: Path, name: str, columns: Sequence[Column], parquet: bool) -> None:
+    def __init__(
+        self, folder: Path, name: str, columns: Sequence[Column], parquet: bool, *, raw_csv: bool = False
+    ) -> None:
         self._fh = (folder / f"{name}.csv").open("w", encoding="utf-8", newline="")
-        self.csv = CsvSink(self._fh, names(columns))
+        self.csv = CsvSink(self._fh, names(columns), raw=raw_csv)
         self.parquet = ParquetSink(folder / f"{name}.parquet", columns) if parquet else None
 
     def write(self, row: Mapping[str, Any]) -> None:
@@ -309,8 +311,12 @@ def write_run_tables(
     *,
     extra_columns: Sequence[str] = (),
     formats: Sequence[str] = ("csv",),
+    raw_csv: bool = False,
 ) -> TableSet:
     """Write every table of a score run as one set; return their checksums and the passage count.
+
+    The CSVs neutralise cells a spreadsheet would run as formulas (see
+    :mod:`.tables`) unless ``raw_csv``; the Parquet copies keep text exactly.
 
     ``documents`` is consumed once, in the order given, one record at a time,
     so a 10,000-document corpus streams through. See the module docstring
@@ -326,10 +332,12 @@ def write_run_tables(
     n_passages = 0
     try:
         tables = {
-            "passages": _Table(staging, "passages", SCORED_PASSAGE_COLUMNS, parquet),
-            "documents": _Table(staging, "documents", document_columns(extra_columns), parquet),
-            "evidence": _Table(staging, "evidence", EVIDENCE_COLUMNS, parquet),
-            "errors": _Table(staging, "errors", ERROR_COLUMNS, parquet),
+            "passages": _Table(staging, "passages", SCORED_PASSAGE_COLUMNS, parquet, raw_csv=raw_csv),
+            "documents": _Table(
+                staging, "documents", document_columns(extra_columns), parquet, raw_csv=raw_csv
+            ),
+            "evidence": _Table(staging, "evidence", EVIDENCE_COLUMNS, parquet, raw_csv=raw_csv),
+            "errors": _Table(staging, "errors", ERROR_COLUMNS, parquet, raw_csv=raw_csv),
         }
         try:
             for doc in documents:

@@ -3,6 +3,17 @@
 Every file yields either a :class:`~cocreation_nlp.types.Document` or a
 :class:`~cocreation_nlp.types.ParseFailure` with a cause a person can act on;
 one bad file never stops a batch.
+
+Corpora come from the web, so their files are not trusted:
+
+* Reading is confined to the corpus root: the folder given, the folder of a
+  manifest, or the folder of a file named on the command line. A manifest row
+  such as ``../secret.txt`` or ``/etc/passwd``, or a symbolic link that leads
+  out of the corpus, is refused (``outside-corpus``) unless the caller passes
+  ``allow_outside=True`` (``--allow-outside-corpus``). Paths are compared
+  after resolving every link, and checked again when the file is read.
+* Archives (DOCX) are checked against :class:`~cocreation_nlp.limits.ReadLimits`
+  before any reader runs, and a document may yield only so many passages.
 """
 
 from __future__ import annotations
@@ -17,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import EmptyDocumentError, InputError
+from .limits import DEFAULT_LIMITS, ReadLimits, check_archive, check_passage_count
 from .readers import RawBlock, ReadResult
 from .types import Block, Document, ParseFailure
 from .util import file_sha256
@@ -41,11 +53,36 @@ _SLUG = re.compile(r"[^a-z0-9]+")
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    """One file to read, with the id and manifest metadata it will carry."""
+    """One file to read, with the id and manifest metadata it will carry.
+
+    ``root`` is the corpus folder the file must resolve into (``None``: no
+    confinement, for callers that build sources themselves or allow outside
+    paths).
+    """
 
     path: Path
     doc_id: str
     meta: Mapping[str, str] = field(default_factory=dict)
+    root: Path | None = None
+
+
+def outside_root(source: Source) -> str | None:
+    """Why ``source`` may not be read because it leads out of its corpus root, or ``None``.
+
+    Both paths are resolved (every symbolic link followed), so neither
+    ``../`` nor a link can lead elsewhere.
+
+    Example:
+        >>> print(outside_root(Source(Path("/corpus/../etc/passwd"), "x", root=Path("/corpus"))))
+        resolves to /etc/passwd, outside the corpus folder /corpus; pass --allow-outside-corpus to read it
+    """
+    if source.root is None:
+        return None
+    root = source.root.resolve()
+    real = source.path.resolve()
+    if real == root or real.is_relative_to(root):
+        return None
+    return f"resolves to {real}, outside the corpus folder {root}; pass --allow-outside-corpus to read it"
 
 
 def slugify(text: str) -> str:
@@ -58,8 +95,12 @@ def slugify(text: str) -> str:
     return _SLUG.sub("-", text.lower()).strip("-") or "doc"
 
 
-def read_manifest(path: Path) -> list[Source]:
+def read_manifest(path: Path, *, allow_outside: bool = False) -> list[Source]:
     """Read a ``manifest.csv`` (columns ``doc_id``, ``file`` and any metadata).
+
+    Files are relative to the manifest's folder and must resolve inside it,
+    unless ``allow_outside``; a row that leads out is kept as a source that
+    fails with ``outside-corpus`` when read, so it gets its ``errors.csv`` row.
 
     Raises:
         InputError: when the CSV is malformed, misses required columns, or repeats a doc_id.
@@ -98,16 +139,20 @@ def read_manifest(path: Path) -> list[Source]:
             )
         seen.add(doc_id)
         meta = {k: (v or "") for k, v in row.items() if k not in ("doc_id",)}
-        sources.append(Source(path.parent / file, doc_id, meta))
+        sources.append(Source(path.parent / file, doc_id, meta, None if allow_outside else path.parent))
     return sources
 
 
-def discover(paths: Iterable[str | Path]) -> list[Source]:
+def discover(paths: Iterable[str | Path], *, allow_outside: bool = False) -> list[Source]:
     """Expand files, folders and manifests into a sorted, de-duplicated list of sources.
 
     A folder that holds a ``manifest.csv`` is read through it (so documents
     keep their ids and metadata); other folders are searched recursively for
-    supported extensions.
+    supported extensions. Each source must resolve inside its corpus root
+    (see the module docstring) unless ``allow_outside``; one that does not is
+    still listed, and fails with ``outside-corpus`` when read, so that it
+    shows in ``errors.csv`` rather than vanishing. A linked folder is never
+    descended into; one that leads out of the corpus is listed the same way.
     """
     sources: list[Source] = []
     for raw in paths:
@@ -115,26 +160,34 @@ def discover(paths: Iterable[str | Path]) -> list[Source]:
         if path.is_dir():
             manifest = path / "manifest.csv"
             if manifest.exists():
-                sources.extend(read_manifest(manifest))
+                sources.extend(read_manifest(manifest, allow_outside=allow_outside))
                 continue
+            root = None if allow_outside else path
             for child in sorted(path.rglob("*")):
-                if (
-                    child.is_file()
-                    and child.suffix.lower() in SUPPORTED_SUFFIXES
-                    and not child.name.startswith(".")
-                ):
-                    rel = child.relative_to(path).with_suffix("")
-                    sources.append(Source(child, slugify(str(rel)), {"file": str(child.relative_to(path))}))
+                if child.name.startswith("."):
+                    continue
+                linked_dir = child.is_symlink() and child.is_dir()
+                if linked_dir and root is not None:
+                    probe = Source(child, "", root=root)
+                    if outside_root(probe) is None:
+                        continue  # its files are reached where they really are
+                elif not (child.is_file() and child.suffix.lower() in SUPPORTED_SUFFIXES):
+                    continue
+                if linked_dir and root is None:
+                    continue
+                rel = child.relative_to(path)
+                sources.append(Source(child, slugify(str(rel.with_suffix(""))), {"file": str(rel)}, root))
         elif path.name == "manifest.csv" or (path.suffix.lower() == ".csv" and _looks_like_manifest(path)):
-            sources.extend(read_manifest(path))
+            sources.extend(read_manifest(path, allow_outside=allow_outside))
         else:
-            sources.append(Source(path, slugify(path.stem), {"file": path.name}))
+            root = None if allow_outside else path.absolute().parent
+            sources.append(Source(path, slugify(path.stem), {"file": path.name}, root))
     unique: dict[str, Source] = {}
     for src in sources:
         if src.doc_id in unique and unique[src.doc_id].path != src.path:
             # Two files with the same stem in different folders: disambiguate, deterministically.
             digest = hashlib.sha1(str(src.path).encode()).hexdigest()[:6]
-            src = Source(src.path, f"{src.doc_id}-{digest}", src.meta)
+            src = Source(src.path, f"{src.doc_id}-{digest}", src.meta, src.root)
         unique.setdefault(src.doc_id, src)
     return list(unique.values())
 
@@ -167,8 +220,47 @@ def sniff_format(head: bytes) -> str:
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "text"  # UTF-16 with BOM
     if b"\x00" in head[:4096]:
-        return "binary"
+        return "text" if utf16_without_bom(head) else "binary"
     return "text"
+
+
+def utf16_without_bom(data: bytes) -> str | None:
+    """``"utf-16-le"`` or ``"utf-16-be"`` when ``data`` reads as UTF-16 text without a byte-order mark.
+
+    Text in a Latin script saved as UTF-16 has a NUL in (nearly) every other
+    byte, at odd offsets for little-endian and even ones for big-endian;
+    binary data does not. The guess is confirmed by decoding the first 4 KB
+    and finding no NUL or other control characters but whitespace.
+
+    Example:
+        >>> utf16_without_bom("Citizens and staff co-design services.".encode("utf-16-le"))
+        'utf-16-le'
+        >>> utf16_without_bom(bytes(range(256))) is None
+        True
+    """
+    sample = data[:4096]
+    sample = sample[: len(sample) - len(sample) % 2]
+    if len(sample) < 4:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    half = len(sample) // 2
+    candidates = []
+    if odd.count(0) >= 0.5 * half and even.count(0) <= 0.05 * half:
+        candidates.append("utf-16-le")
+    if even.count(0) >= 0.5 * half and odd.count(0) <= 0.05 * half:
+        candidates.append("utf-16-be")
+    for encoding in candidates:
+        try:
+            text = sample.decode(encoding)
+        except UnicodeDecodeError:
+            # The sample may end inside a surrogate pair.
+            try:
+                text = sample[:-2].decode(encoding)
+            except UnicodeDecodeError:
+                continue
+        if not any(ord(ch) < 32 and ch not in "\t\n\r\f" for ch in text):
+            return encoding
+    return None
 
 
 _EXPECTED_SNIFF = {
@@ -181,7 +273,7 @@ _EXPECTED_SNIFF = {
 
 
 def decode_text(data: bytes, source: str) -> str:
-    """Decode text as UTF-8 (BOM allowed) or UTF-16 with a BOM.
+    """Decode text as UTF-8 (BOM allowed) or UTF-16 (with a BOM, or recognised by :func:`utf16_without_bom`).
 
     Raises:
         InputError: for anything else, naming the first bad byte, rather than
@@ -192,6 +284,18 @@ def decode_text(data: bytes, source: str) -> str:
             return data.decode("utf-16")
         except UnicodeDecodeError as err:
             raise InputError(source, f"undecodable UTF-16 text ({err.reason})", kind="undecodable") from err
+    if b"\x00" in data[:4096]:
+        encoding = utf16_without_bom(data)
+        if encoding is not None:
+            try:
+                return data.decode(encoding)
+            except UnicodeDecodeError as err:
+                raise InputError(
+                    source,
+                    f"text looks like {encoding.upper()} without a byte-order mark but does not decode "
+                    f"({err.reason} at byte {err.start})",
+                    kind="undecodable",
+                ) from err
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -203,7 +307,7 @@ def decode_text(data: bytes, source: str) -> str:
         ) from err
 
 
-def _read_blocks(path: Path, fmt: str, *, max_pages: int | None) -> ReadResult:
+def _read_blocks(path: Path, fmt: str, *, max_pages: int | None, limits: ReadLimits) -> ReadResult:
     if fmt == "pdf":
         from .readers.pdf import parse_pdf
 
@@ -211,6 +315,7 @@ def _read_blocks(path: Path, fmt: str, *, max_pages: int | None) -> ReadResult:
     if fmt == "docx":
         from .readers.docx import parse_docx
 
+        check_archive(path, limits)  # before python-docx inflates anything
         try:
             return parse_docx(path)
         except Exception as err:  # noqa: BLE001 - python-docx raises many types on a broken package
@@ -310,18 +415,31 @@ def assemble(blocks: Sequence[RawBlock]) -> tuple[str, tuple[Block, ...]]:
     return "".join(parts), tuple(out)
 
 
+_NOT_BODY = frozenset({"header", "footer"})
+
+
 def read_document(
-    source: Source, *, max_bytes: int = DEFAULT_MAX_BYTES, max_pages: int | None = None
+    source: Source,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_pages: int | None = None,
+    limits: ReadLimits = DEFAULT_LIMITS,
 ) -> Document:
     """Read one file into a cleaned :class:`Document`.
 
     Raises:
         InputError: with a cause for missing, too large, wrong-format, corrupt,
-            encrypted, binary or undecodable files.
+            encrypted, binary or undecodable files, files outside the corpus
+            root, archives past the unpacked-size caps and documents with too
+            many passages.
         EmptyDocumentError: for files with no text.
     """
-    path = source.path
-    name = str(path)
+    name = str(source.path)
+    outside = outside_root(source)
+    if outside is not None:
+        raise InputError(name, outside, kind="outside-corpus")
+    # Read through the resolved path: what was checked is what is opened.
+    path = source.path.resolve() if source.root is not None else source.path
     if not path.exists():
         raise InputError(name, "file not found", kind="missing")
     if not path.is_file():
@@ -360,7 +478,7 @@ def read_document(
             f"the extension says {fmt.upper()} but the content is {actual}; rename the file or fix its format",
             kind="wrong-format",
         )
-    result = _read_blocks(path, fmt, max_pages=max_pages)
+    result = _read_blocks(path, fmt, max_pages=max_pages, limits=limits)
     if result.textless_pages:
         # Some pages are scanned images: their words are missing until they are OCRed.
         shown = ", ".join(map(str, result.textless_pages[:10])) + (
@@ -369,8 +487,12 @@ def read_document(
         log.warning(
             "%s: %d page(s) have no text layer and were skipped: %s", name, len(result.textless_pages), shown
         )
+    # Refuse a flood of text blocks before assembling one huge text (the passages are counted again later).
+    check_passage_count(
+        name, sum(1 for b in result.blocks if b.kind not in _NOT_BODY), limits, what="text blocks"
+    )
     text, blocks = assemble(result.blocks)
-    body = [b for b in blocks if b.kind not in ("header", "footer")]
+    body = [b for b in blocks if b.kind not in _NOT_BODY]
     if not body:
         raise EmptyDocumentError(
             name, "no text found after parsing (only running headers, footers or nothing)"
@@ -403,6 +525,8 @@ def read_documents(
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_pages: int | None = None,
+    limits: ReadLimits = DEFAULT_LIMITS,
+    allow_outside: bool = False,
 ) -> Iterator[Document | ParseFailure]:
     """Read every document under ``paths``, yielding a Document or a ParseFailure for each.
 
@@ -411,17 +535,25 @@ def read_documents(
     odd file must not end a corpus run.
     """
     items = list(paths)
-    sources = items if items and all(isinstance(i, Source) for i in items) else discover(items)  # type: ignore[arg-type]
+    sources = (
+        items
+        if items and all(isinstance(i, Source) for i in items)
+        else discover(items, allow_outside=allow_outside)  # type: ignore[arg-type]
+    )
     for source in sources:
-        yield read_one(source, max_bytes=max_bytes, max_pages=max_pages)
+        yield read_one(source, max_bytes=max_bytes, max_pages=max_pages, limits=limits)  # type: ignore[arg-type]
 
 
 def read_one(
-    source: Source, *, max_bytes: int = DEFAULT_MAX_BYTES, max_pages: int | None = None
+    source: Source,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_pages: int | None = None,
+    limits: ReadLimits = DEFAULT_LIMITS,
 ) -> Document | ParseFailure:
     """Read one source, turning any failure into a :class:`ParseFailure`."""
     try:
-        return read_document(source, max_bytes=max_bytes, max_pages=max_pages)
+        return read_document(source, max_bytes=max_bytes, max_pages=max_pages, limits=limits)
     except InputError as err:
         log.warning("%s", err)
         return ParseFailure(str(source.path), source.doc_id, err.kind, err.cause)

@@ -11,7 +11,12 @@ A model is a folder::
 
 Loading checks the types skops reports against an allow-list and refuses
 anything else, and warns when the versions of the libraries the model
-actually uses differ from those recorded. A cascade model holds two single
+actually uses differ from those recorded. It also re-hashes every file the
+predictions come from (``head.skops``, the embedder's files) against the
+hashes ``meta.json`` records and refuses, naming the file, a model whose files
+changed (:mod:`.model_files`); and it rebuilds the TF-IDF vectoriser from its
+vocabulary and weights alone (:func:`rebuild_tfidf`), so that a saved
+vectoriser cannot change how text is read. A cascade model holds two single
 models (``primary``, ``secondary``) and a band: the cheap primary scores every
 passage, the secondary re-scores only passages whose probability lies within
 the band around a threshold.
@@ -19,12 +24,14 @@ the band around a threshold.
 Choosing and loading a classifier happens here too, in one place:
 :func:`load_classifier` takes ``"rules"`` or a model folder and dispatches on
 ``meta.json``'s ``kind`` (:data:`LOADERS`: a new kind of model is one entry),
-:func:`model_id_of` reads a model's id without loading it (for cache keys),
+:func:`model_id_of` gives a model's id with its verified file hashes folded in,
+without loading it (for cache keys),
 and :func:`default_model` names the shipped default.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import shutil
@@ -40,9 +47,10 @@ from ._version import __version__
 from .classify import PassageClassifier, Predictions, RuleClassifier, evidence_strings, match_rules
 from .codebook import LABELS
 from .errors import ModelLoadError, SchemaVersionError, UntrustedModelError
+from .model_files import verify_model_files
 from .resources import default_model_dir
 from .rules import RULE_FEATURE_NAMES, rule_features, rule_probabilities
-from .util import language_code
+from .util import file_sha256, language_code
 
 log = logging.getLogger(__name__)
 META_SCHEMA_VERSION = 1
@@ -152,6 +160,76 @@ def slim_tfidf(vec):  # noqa: ANN001, ANN201
         # numpy int64 values would each become a separate array in the skops archive.
         vec.vocabulary_ = {term: int(i) for term, i in vec.vocabulary_.items()}
     return vec
+
+
+# The vectoriser settings that decide how text becomes features; a saved vectoriser must match
+# make_tfidf() on every one (only its vocabulary and idf weights are taken from the file).
+TFIDF_READING_PARAMS: tuple[str, ...] = (
+    "input",
+    "encoding",
+    "decode_error",
+    "strip_accents",
+    "lowercase",
+    "preprocessor",
+    "tokenizer",
+    "analyzer",
+    "stop_words",
+    "token_pattern",
+    "ngram_range",
+    "binary",
+    "dtype",
+    "norm",
+    "use_idf",
+    "smooth_idf",
+    "sublinear_tf",
+    "vocabulary",
+)
+
+
+def rebuild_tfidf(saved, source: str = "head.skops"):  # noqa: ANN001, ANN201 - sklearn TfidfVectorizer
+    """A fresh :func:`make_tfidf` vectoriser holding only ``saved``'s vocabulary and idf weights.
+
+    The skops allow-list checks types, not values: a ``TfidfVectorizer`` with
+    ``input='filename'`` would open files named by passage text, and a
+    catastrophic ``token_pattern`` would hang ``classify``. A saved vectoriser
+    whose reading settings differ from :func:`make_tfidf`'s is refused, and
+    the one used is built here from validated data, never the loaded object.
+
+    Raises:
+        UntrustedModelError: naming the setting or the malformed data.
+    """
+    if saved is None:
+        return None
+    fresh = make_tfidf()
+    try:
+        params = saved.get_params()
+        vocabulary = saved.vocabulary_
+        idf = np.asarray(saved.idf_, dtype=np.float64)
+    except Exception as err:  # noqa: BLE001 - anything odd in a loaded object
+        raise UntrustedModelError(
+            f"{source}: the TF-IDF vectoriser is not a fitted vectoriser ({err})"
+        ) from err
+    expected = fresh.get_params()
+    for name in TFIDF_READING_PARAMS:
+        if params.get(name) != expected[name]:
+            raise UntrustedModelError(
+                f"{source}: the TF-IDF vectoriser sets {name}={params.get(name)!r}, not {expected[name]!r}; "
+                "only a saved vectoriser's vocabulary and weights are used, so one that changes how text "
+                "is read is refused"
+            )
+    n = len(vocabulary) if isinstance(vocabulary, dict) else -1
+    if (
+        n < 1
+        or not all(isinstance(k, str) and len(k) <= 1000 for k in vocabulary)
+        or not all(isinstance(v, int | np.integer) for v in vocabulary.values())
+        or sorted(int(v) for v in vocabulary.values()) != list(range(n))
+    ):
+        raise UntrustedModelError(f"{source}: the TF-IDF vocabulary is not a map of terms onto 0..n-1")
+    if idf.shape != (n,) or not np.all(np.isfinite(idf)) or np.any(idf < 1.0):
+        raise UntrustedModelError(f"{source}: the TF-IDF idf weights do not match the vocabulary")
+    fresh.vocabulary_ = {str(k): int(v) for k, v in vocabulary.items()}
+    fresh.idf_ = idf
+    return fresh
 
 
 def combine(dense: np.ndarray, texts: Sequence[str], tfidf) -> np.ndarray:  # noqa: ANN001
@@ -309,12 +387,19 @@ def save_single(path: Path, meta: dict, head: Head) -> None:
     tmp.mkdir(parents=True)
     import zipfile
 
+    from .model_files import HEAD_FILE
+
     sio.dump(
         {"heads": head.heads, "calibrators": head.calibrators, "tfidf": head.tfidf},
-        tmp / "head.skops",
+        tmp / HEAD_FILE,
         compression=zipfile.ZIP_DEFLATED,
     )
-    meta = {**meta, "thresholds": [float(t) for t in head.thresholds]}
+    meta = {
+        **meta,
+        "thresholds": [float(t) for t in head.thresholds],
+        # Checked on every load (model_files.verify_model_files).
+        "files": {**(meta.get("files") or {}), HEAD_FILE: file_sha256(tmp / HEAD_FILE)},
+    }
     (tmp / "meta.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     _replace_dir(tmp, path)
 
@@ -426,7 +511,10 @@ def _load_head(path: Path) -> Head:
     obj = sio.load(file, trusted=sorted(untrusted))
     meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
     return Head(
-        obj["heads"], obj["calibrators"], np.asarray(meta["thresholds"], dtype=float), obj.get("tfidf")
+        obj["heads"],
+        obj["calibrators"],
+        np.asarray(meta["thresholds"], dtype=float),
+        rebuild_tfidf(obj.get("tfidf"), str(file)),
     )
 
 
@@ -479,10 +567,15 @@ LOADERS: dict[str, Callable[[Path, dict], PassageClassifier]] = {
 def load_model(path: Path) -> PassageClassifier:
     """Load a model folder safely, dispatching on its ``meta.json`` ``kind``.
 
+    Every kind but a cascade (whose parts are models of their own) has its
+    recorded file hashes checked before anything is unpacked.
+
     Raises:
         ModelLoadError: no model there, an unknown kind, or unreadable files.
+        ModelIntegrityError: a file differs from its recorded hash (named), or cannot be checked.
         SchemaVersionError: a meta format this release cannot read.
-        UntrustedModelError: a saved head holds types outside the allow-list.
+        UntrustedModelError: a saved head holds types outside the allow-list, or a
+            vectoriser that changes how text is read.
     """
     path = Path(path)
     meta = read_meta(path)
@@ -493,6 +586,8 @@ def load_model(path: Path) -> PassageClassifier:
         raise ModelLoadError(
             f"{path / 'meta.json'}: unknown model kind {kind!r}; this release loads {', '.join(LOADERS)}"
         ) from None
+    if kind != "cascade":
+        verify_model_files(path, meta)
     return loader(path, meta)
 
 
@@ -519,16 +614,54 @@ def default_model() -> str:
     return str(path)
 
 
-@lru_cache(maxsize=4)
 def load_classifier(model: str) -> PassageClassifier:
-    """Load (once per process) the classifier named by ``model``: ``"rules"`` or a model folder."""
+    """Load (once per process) the classifier named by ``model``: ``"rules"`` or a model folder.
+
+    The loaded model is kept while the files of its folder stay as they were
+    (same sizes and modification times): a model whose files change is
+    loaded, and so checked, again, never served from memory under a new id.
+    """
+    return _load_classifier(model, _folder_signature(model))
+
+
+@lru_cache(maxsize=4)
+def _load_classifier(model: str, signature: tuple) -> PassageClassifier:
     if model == RULES:
         return RuleClassifier()
     return load_model(Path(model))
 
 
+def _folder_signature(model: str) -> tuple:
+    """Cheap fingerprint of a model's folders: every file's path, size and modification time."""
+    if model == RULES:
+        return ()
+    path = Path(model)
+    folders = [path]
+    try:
+        meta = json.loads((path / "meta.json").read_text(encoding="utf-8"))
+        if meta.get("kind") == "cascade":
+            folders += [path / str(meta.get(part, "")) for part in ("primary", "secondary")]
+    except (OSError, ValueError):
+        pass  # load_model reports it
+    out = []
+    for folder in folders:
+        for file in sorted(folder.rglob("*")) if folder.is_dir() else ():
+            if file.is_file():
+                st = file.stat()
+                out.append((str(file), st.st_size, st.st_mtime_ns))
+    return tuple(out)
+
+
 def model_id_of(model: str) -> str:
-    """The id of ``model`` from its ``meta.json``, without loading it, so that a cached re-run stays cheap.
+    """The id cache keys use: ``meta.json``'s id with the verified file hashes folded in, ``{model_id}@{digest}``.
+
+    Nothing is loaded (hashing takes well under a second), so a cached re-run
+    stays cheap; and a model whose files changed gets another id even if its
+    ``meta.json`` was edited to match, so no result computed with other files
+    is reused. A cascade's id folds in its two parts' ids.
+
+    Raises:
+        ModelIntegrityError: as :func:`~cocreation_nlp.model_files.verify_model_files`.
 
     Example:
         >>> model_id_of("rules").startswith("rules-")
@@ -536,7 +669,14 @@ def model_id_of(model: str) -> str:
     """
     if model == RULES:
         return str(load_classifier(RULES).model_id)
-    return str(read_meta(Path(model))["model_id"])
+    path = Path(model)
+    meta = read_meta(path)
+    if meta.get("kind") == "cascade":
+        parts = [model_id_of(str(path / meta[part])) for part in ("primary", "secondary")]
+        digest = hashlib.sha256("|".join([*parts, str(meta.get("band"))]).encode()).hexdigest()
+    else:
+        digest = verify_model_files(path, meta)
+    return f"{meta['model_id']}@{digest[:12]}"
 
 
 def check_model_versions(model: str) -> None:

@@ -30,10 +30,11 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .cache import cache_key, cache_path, read_cached, write_cached
+from .cache import cache_key, cache_path, cached_entry_usable, read_cached, write_cached
 from .classify import PassagePrediction
 from .codebook import load_codebook
 from .config import RunConfig
+from .errors import InputError
 from .export import (
     extra_meta_columns,
     sweep_temporary,
@@ -42,7 +43,8 @@ from .export import (
     write_run_record,
     write_run_tables,
 )
-from .ingest import Source, discover, read_one
+from .ingest import Source, discover, outside_root, read_one
+from .limits import check_passage_count
 from .model import RULES, check_model_versions, default_model, load_classifier, model_id_of, read_meta
 from .quantify import estimator_for, passage_sources
 from .score import score_document
@@ -50,6 +52,7 @@ from .scored import ScoredDocument, ScoredPassage
 from .segment import labelling_units, segment_document
 from .types import ParseFailure, not_a_unit_reason
 from .util import file_sha256, usable_cores
+from .workers import exit_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -72,10 +75,15 @@ def process_source(source: Source, job: ScoreJob) -> ScoredDocument | ParseFailu
     as an exception, so one bad file cannot stop a batch (or a Dask graph).
     """
     t0 = time.perf_counter()
-    doc = read_one(source, max_bytes=int(job.config.max_file_mb * 1e6))
+    limits = job.config.read_limits()
+    doc = read_one(source, max_bytes=int(job.config.max_file_mb * 1e6), limits=limits)
     if isinstance(doc, ParseFailure):
         return doc
     passages = segment_document(doc, max_words=job.config.max_words)
+    try:
+        check_passage_count(doc.source, len(passages), limits)
+    except InputError as err:
+        return ParseFailure(doc.source, doc.doc_id, err.kind, err.cause)
     clf = load_classifier(job.model)
     # Headings and tables are kept in the tables but are not labelling units:
     # only the units are classified and counted in the document's scores.
@@ -114,7 +122,9 @@ def process_source(source: Source, job: ScoreJob) -> ScoredDocument | ParseFailu
     )
 
 
-def _init_worker(model: str) -> None:
+def _init_worker(model: str, parent_pid: int) -> None:
+    # A worker must not outlive a killed parent (it would hold a model in memory forever).
+    exit_with_parent(parent_pid)
     # Load the model once per worker before the first document arrives; keep
     # each worker to one thread so that workers x threads matches the cores.
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -146,6 +156,7 @@ class RunSummary:
         seconds: Wall time.
         timings: Seconds per phase.
         failures: The documents that could not be read, in doc_id order.
+        repaired_cache: Damaged cache entries found, removed and computed again (one line each).
     """
 
     out_dir: Path = Path(".")
@@ -159,6 +170,7 @@ class RunSummary:
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
     failures: list[ParseFailure] = field(default_factory=list)
+    repaired_cache: list[str] = field(default_factory=list)
 
 
 def _as_paths(corpus: Corpus) -> list[str | os.PathLike[str]]:
@@ -178,6 +190,7 @@ def run_score(
     scheduler: str | None = None,
     formats: Sequence[str] = ("csv",),
     progress: Callable[[int, int], None] | None = None,
+    raw_csv: bool = False,
 ) -> RunSummary:
     """Score every document of ``corpus`` and write the tables into ``out_dir``.
 
@@ -190,6 +203,8 @@ def run_score(
         scheduler: ``tcp://host:port`` of a Dask scheduler to run on instead.
         formats: ``csv`` always; add ``parquet`` for Parquet copies.
         progress: Called with (done, total) after each document.
+        raw_csv: Write CSV cells exactly, without neutralising text a spreadsheet would
+            run as a formula (see :mod:`.tables`).
 
     Raises:
         ModelLoadError: when the model cannot be found or loaded.
@@ -200,10 +215,11 @@ def run_score(
     model = str(model) if model is not None else default_model()
     out = Path(out_dir)
     job = ScoreJob(model=model, config=config)
+    # Everything that can refuse the whole run comes before the output folder is created.
+    sources = discover(_as_paths(corpus), allow_outside=config.allow_outside_corpus)
+    model_id = model_id_of(model)
     out.mkdir(parents=True, exist_ok=True)
     sweep_temporary(out)
-    sources = discover(_as_paths(corpus))
-    model_id = model_id_of(model)
     summary = RunSummary(out_dir=out, model=model, model_id=model_id, n_documents=len(sources))
 
     # Cache lookup: hashing is cheap next to parsing and embedding.
@@ -212,12 +228,18 @@ def run_score(
     todo: list[Source] = []
     for src in sources:
         try:
-            sha = file_sha256(src.path)
+            # A file outside the corpus is not even hashed: read_one refuses it with its reason.
+            sha = "unreadable" if outside_root(src) else file_sha256(src.path)
         except OSError:
             sha = "unreadable"
         key = cache_key(src, sha, f"{model_id}|{quantification_digest(model)}", config)
         keys[src.doc_id] = key
-        if sha != "unreadable" and cache_path(out, key).exists():
+        entry = cache_path(out, key)
+        damaged = cached_entry_usable(entry) if sha != "unreadable" else None
+        if damaged:
+            log.warning("%s; the document is processed again", damaged)
+            summary.repaired_cache.append(damaged)
+        if sha != "unreadable" and entry.exists():
             summary.n_cached += 1
         else:
             todo.append(src)
@@ -263,6 +285,7 @@ def run_score(
         and previous.get("settings_digest") == config.digest()
         and previous.get("model_id") == model_id
         and previous.get("formats", ["csv"]) == formats
+        and bool(previous.get("raw_csv", False)) == raw_csv
         and [(i["doc_id"], i["cache_key"]) for i in previous.get("inputs", [])]
         == [(s.doc_id, keys[s.doc_id]) for s in sources]
         and set(previous.get("tables", {})) == set(table_files(formats))
@@ -283,6 +306,7 @@ def run_score(
             summary.failures,
             extra_columns=extra_meta_columns(s.meta for s in sources),
             formats=formats,
+            raw_csv=raw_csv,
         )
         summary.n_passages = tables.n_passages
         summary.n_failed = len(failures)
@@ -291,6 +315,7 @@ def run_score(
     summary.seconds = time.perf_counter() - t_start
     record = _run_record(summary, sources, keys, job, scheduler, n_workers)
     record["formats"] = formats
+    record["raw_csv"] = raw_csv
     record["tables"] = checksums
     write_run_record(out, record)
     return summary
@@ -309,7 +334,9 @@ def _run_in_pool(
     store: Callable[[ScoredDocument | ParseFailure], None],
 ) -> None:
     with ProcessPoolExecutor(
-        max_workers=min(n_workers, len(todo)), initializer=_init_worker, initargs=(job.model,)
+        max_workers=min(n_workers, len(todo)),
+        initializer=_init_worker,
+        initargs=(job.model, os.getpid()),
     ) as pool:
         # A sliding window of in-flight documents: memory stays flat however large the corpus,
         # since a finished future holds its whole document until it is dropped.

@@ -22,6 +22,7 @@ from .atomic import atomic_open
 from .classify import PassagePrediction
 from .errors import InputError
 from .export import PREDICTION_COLUMNS, prediction_cells
+from .formulas import restore
 from .ingest import detect_language
 from .model import default_model, load_classifier
 from .tables import names, read_rows, write_csv
@@ -100,6 +101,7 @@ def classify_table(
     text_column: str = "text",
     language_column: str = "language",
     batch_size: int = 512,
+    raw_csv: bool = False,
 ) -> ClassifySummary:
     """Classify the passages of a CSV or JSONL file; write every input column plus predictions.
 
@@ -107,7 +109,9 @@ def classify_table(
     tuned decision), then ``evidence`` (rule hits, JSON) and
     ``prediction_note`` (why a row has no or a rule-only prediction). Empty
     or non-text rows get an empty prediction with a reason; they never stop
-    the file. The output (``.csv``, or ``.jsonl``) is written atomically.
+    the file. The output (``.csv``, or ``.jsonl``) is written atomically; in
+    CSV, text a spreadsheet would run as a formula is neutralised (see
+    :mod:`.tables`) unless ``raw_csv``, and JSONL keeps it exactly.
 
     Raises:
         InputError: for a missing or unreadable file, or a missing text column.
@@ -123,7 +127,7 @@ def classify_table(
         import csv
 
         with src.open(newline="", encoding="utf-8-sig") as fh:
-            columns = dict.fromkeys(next(csv.reader(fh), []))
+            columns = dict.fromkeys(restore(c) for c in next(csv.reader(fh), []))
     if text_column not in columns:
         raise InputError(
             str(src),
@@ -149,7 +153,7 @@ def classify_table(
             for r in out_rows:
                 fh.write(json.dumps({c: r.get(c) for c in out_columns}, ensure_ascii=False) + "\n")
     else:
-        write_csv(dst, out_columns, out_rows)
+        write_csv(dst, out_columns, out_rows, raw=raw_csv)
     notes = [p.reason for p in preds]
     return ClassifySummary(
         rows=len(rows),

@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import InputError
+from .formulas import restore
 from .score import FLAGS, SCORES
-from .tables import write_csv
+from .tables import restore_frame, write_csv
 
 SUMMARY_COLUMNS: tuple[str, ...] = (
     "score",
@@ -40,7 +41,8 @@ def summarize(out_dir: Path, by: Sequence[str] = ()):  # noqa: ANN201 - pandas.D
     path = out_dir / "documents.csv" if out_dir.is_dir() else out_dir
     if not path.exists():
         raise InputError(str(path), "no documents.csv here: run `cocreation score` first", kind="missing")
-    df = pd.read_csv(path, dtype={"year": "string", "doc_id": "string"})
+    df = restore_frame(pd.read_csv(path, dtype={"year": "string", "doc_id": "string"}))
+    df.columns = [restore(str(c)) for c in df.columns]
     unknown = [c for c in by if c not in df.columns]
     if unknown:
         raise InputError(
@@ -73,9 +75,9 @@ def summarize(out_dir: Path, by: Sequence[str] = ()):  # noqa: ANN201 - pandas.D
     return pd.DataFrame(rows, columns=[*by, *SUMMARY_COLUMNS])
 
 
-def write_summary(out_dir: Path, output: Path, by: Sequence[str] = ()) -> int:
-    """Write the summary CSV atomically; return its number of rows."""
+def write_summary(out_dir: Path, output: Path, by: Sequence[str] = (), *, raw_csv: bool = False) -> int:
+    """Write the summary CSV atomically; return its number of rows (``raw_csv``: see :mod:`.tables`)."""
     df = summarize(out_dir, by)
     # Missing values (NaN, pandas' NA in grouping columns) become None, which the writer leaves empty.
     clean = df.astype(object).where(df.notna(), None)
-    return write_csv(output, [str(c) for c in df.columns], clean.to_dict("records"))
+    return write_csv(output, [str(c) for c in df.columns], clean.to_dict("records"), raw=raw_csv)

@@ -3,7 +3,13 @@
 Every CSV the toolkit writes (the tables of ``parse``, ``score``,
 ``classify``, ``summarize``, ``evaluate``, annotation exports) goes through
 :func:`csv_cells`, which renders one row's cells, so a rule about cell
-contents (formula neutralisation, say) is made in one place. Files are
+contents is made in one place. The one rule so far: a text cell that a
+spreadsheet would run as a formula (it begins with ``=``, ``+``, ``-``,
+``@``, a tab or a carriage return) gets a leading ``'``, the OWASP
+convention (:mod:`.formulas`), unless ``raw=True`` (``--raw-csv``); Parquet
+keeps text exactly. The readers here (:func:`read_rows`,
+:func:`restore_frame`) undo the mark, so a CSV written by one command reads
+back unchanged in the next. Files are
 written atomically (temporary file + rename): an interrupted run never
 leaves a half-written table and never destroys an earlier one.
 
@@ -24,6 +30,7 @@ from typing import IO, Any, Literal
 
 from .atomic import atomic_open, atomic_path
 from .errors import InputError
+from .formulas import neutralise, restore
 
 Kind = Literal["str", "int", "float", "bool"]
 
@@ -41,42 +48,50 @@ def names(columns: Sequence[Column]) -> list[str]:
     return [c.name for c in columns]
 
 
-def csv_cells(row: Mapping[str, Any], columns: Sequence[str]) -> list[Any]:
+def csv_cells(row: Mapping[str, Any], columns: Sequence[str], *, raw: bool = False) -> list[Any]:
     """Render one row's cells for CSV, in column order: the single place cell values are shaped.
 
-    ``None`` and NaN become an empty cell; a missing column is empty too.
+    ``None`` and NaN become an empty cell; a missing column is empty too; a
+    text cell that would run as a spreadsheet formula gets a leading ``'``
+    (not with ``raw``). Numbers are never touched.
 
     Example:
-        >>> csv_cells({"a": None, "b": 1.5, "c": float("nan")}, ["a", "b", "c", "d"])
-        ['', 1.5, '', '']
+        >>> csv_cells({"a": None, "b": 1.5, "c": float("nan"), "d": "=1+1", "e": -2}, ["a", "b", "c", "d", "e", "f"])
+        ['', 1.5, '', "'=1+1", -2, '']
     """
     out: list[Any] = []
     for name in columns:
         value = row.get(name)
         if value is None or (isinstance(value, float) and math.isnan(value)):
             value = ""
+        elif not raw:
+            value = neutralise(value)
         out.append(value)
     return out
 
 
-def write_csv_rows(fh: IO[str], columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> int:
+def write_csv_rows(
+    fh: IO[str], columns: Sequence[str], rows: Iterable[Mapping[str, Any]], *, raw: bool = False
+) -> int:
     """Write a header and ``rows`` as CSV (RFC 4180 line ends) to an open text file; return the row count."""
     writer = csv.writer(fh, lineterminator="\r\n")
-    writer.writerow(columns)
+    writer.writerow([neutralise(c) if not raw else c for c in columns])
     n = 0
     for row in rows:
-        writer.writerow(csv_cells(row, columns))
+        writer.writerow(csv_cells(row, columns, raw=raw))
         n += 1
     return n
 
 
-def write_csv(path: str | Path, columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> int:
-    """Write a CSV file atomically; return the number of rows."""
+def write_csv(
+    path: str | Path, columns: Sequence[str], rows: Iterable[Mapping[str, Any]], *, raw: bool = False
+) -> int:
+    """Write a CSV file atomically; return the number of rows. ``raw``: leave formula-like cells as they are."""
     with atomic_open(path) as fh:
-        return write_csv_rows(fh, columns, rows)
+        return write_csv_rows(fh, columns, rows, raw=raw)
 
 
-def csv_text(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> str:
+def csv_text(columns: Sequence[str], rows: Iterable[Mapping[str, Any]], *, raw: bool = False) -> str:
     """The CSV of ``rows`` as a string (for a download).
 
     Example:
@@ -84,22 +99,23 @@ def csv_text(columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> str:
         'a,b\\r\\n1,"x,y"\\r\\n'
     """
     buf = io.StringIO()
-    write_csv_rows(buf, columns, rows)
+    write_csv_rows(buf, columns, rows, raw=raw)
     return buf.getvalue()
 
 
 class CsvSink:
     """A CSV file written row by row (for tables too large to hold in memory); open with ``with``."""
 
-    def __init__(self, fh: IO[str], columns: Sequence[str]) -> None:
+    def __init__(self, fh: IO[str], columns: Sequence[str], *, raw: bool = False) -> None:
         self._columns = list(columns)
+        self._raw = raw
         self._writer = csv.writer(fh, lineterminator="\r\n")
-        self._writer.writerow(self._columns)
+        self._writer.writerow([neutralise(c) if not raw else c for c in self._columns])
         self.n_rows = 0
 
     def write(self, row: Mapping[str, Any]) -> None:
         """Append one row."""
-        self._writer.writerow(csv_cells(row, self._columns))
+        self._writer.writerow(csv_cells(row, self._columns, raw=self._raw))
         self.n_rows += 1
 
 
@@ -175,8 +191,27 @@ def write_parquet(path: str | Path, columns: Sequence[Column], rows: Iterable[Ma
 # ----------------------------------------------------------------------------- reading
 
 
+def restore_frame(df):  # noqa: ANN001, ANN201 - a pandas DataFrame, imported by the caller
+    """Undo the formula mark (:func:`.formulas.restore`) in every text cell of a DataFrame read from CSV."""
+    import pandas as pd
+    from pandas.api.types import is_object_dtype, is_string_dtype
+
+    for column in df.columns:
+        series = df[column]
+        if not (is_object_dtype(series) or is_string_dtype(series)):
+            continue
+        values = series.tolist()
+        if any(isinstance(v, str) and v.startswith("'") for v in values):
+            # Rebuilt with the column's own dtype: pandas' map() would turn an all-empty column into nulls.
+            restored = [restore(v) if isinstance(v, str) else v for v in values]
+            df[column] = pd.Series(restored, index=df.index, dtype=series.dtype)
+    return df
+
+
 def read_rows(path: str | Path) -> Iterator[dict[str, Any]]:
     """Rows of a CSV (all values strings) or JSONL file (values as JSON gives them) as dicts.
+
+    CSV cells have the formula mark of :func:`csv_cells` undone; JSONL is read as it is.
 
     Raises:
         InputError: for another suffix, undecodable bytes or malformed JSON, naming the file and line.
@@ -192,7 +227,7 @@ def read_rows(path: str | Path) -> Iterator[dict[str, Any]]:
                         raise InputError(
                             f"{path}:{lineno}", "more cells than header columns", kind="bad-table"
                         )
-                    yield row
+                    yield {restore(k): restore(v) if isinstance(v, str) else v for k, v in row.items()}
         elif suffix in {".jsonl", ".ndjson"}:
             with path.open(encoding="utf-8-sig") as fh:
                 for lineno, line in enumerate(fh, start=1):

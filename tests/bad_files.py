@@ -104,3 +104,35 @@ ALL = {
     "broken.docx": (corrupt_docx, "corrupt"),
     "markup-only.md": (markup_only_markdown, "empty"),
 }
+
+
+def docx_with_body(path: Path, body_xml: str | bytes, *, level: int = 9) -> Path:
+    """A real DOCX (made by python-docx) whose ``word/document.xml`` body is replaced by ``body_xml``."""
+    import docx
+
+    base = io.BytesIO()
+    docx.Document().save(base)
+    body = body_xml.encode() if isinstance(body_xml, str) else body_xml
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(base) as src,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=level) as dst,
+    ):
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "word/document.xml":
+                head, _, _ = data.partition(b"<w:body>")
+                data = head + b"<w:body>" + body + b"</w:body></w:document>"
+            dst.writestr(info.filename, data)
+    path.write_bytes(out.getvalue())
+    return path
+
+
+def docx_bomb(path: Path, n_paragraphs: int = 400_000) -> Path:
+    """A small DOCX that unpacks to ~20 MB of one-word paragraphs (the issue's 66 KB -> 403,280 passages)."""
+    return docx_with_body(path, "<w:p><w:r><w:t>Residents.</w:t></w:r></w:p>" * n_paragraphs)
+
+
+def docx_one_huge_node(path: Path, n_bytes: int) -> Path:
+    """A DOCX holding one text node of ``n_bytes`` (the issue's 1 MB file with a 1 GiB node, scaled down)."""
+    return docx_with_body(path, "<w:p><w:r><w:t>" + "co-design " * (n_bytes // 10) + "</w:t></w:r></w:p>")

@@ -51,4 +51,4 @@ def test_init_config_round_trips(tmp_path: Path) -> None:
     assert r.exit_code == 0
     assert load_config(path) == RunConfig()
     r = CliRunner().invoke(app, ["init-config", "-o", str(path)])
-    assert r.exit_code == 1 and "exists" in r.stderr
+    assert r.exit_code == 2 and "exists" in r.stderr

@@ -15,6 +15,7 @@ from cocreation_nlp.cli import app
 from cocreation_nlp.codebook import LABELS
 from cocreation_nlp.errors import ModelLoadError, SchemaVersionError, UntrustedModelError
 from cocreation_nlp.model import load_model
+from cocreation_nlp.model_files import record_model_hashes
 from cocreation_nlp.types import fingerprint
 
 from .synthetic import TEMPLATES, dataset
@@ -67,6 +68,7 @@ def test_model_refuses_types_outside_allow_list(trained: Path, tmp_path: Path) -
     )
     obj["extra"] = StandardScaler()  # a type skops itself trusts, but this project never saves
     sio.dump(obj, bad / "head.skops")
+    record_model_hashes(bad)  # whoever can change head.skops can change its recorded hash too
     with pytest.raises(UntrustedModelError, match="StandardScaler"):
         load_model(bad)
 
@@ -146,7 +148,7 @@ def test_cli_train_and_evaluate_on_records_with_text(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text(ann.read_text().replace('"equity"', '"equality"', 1), encoding="utf-8")
     r = CliRunner().invoke(app, ["train", str(bad), "-o", str(tmp_path / "m2")])
-    assert r.exit_code == 1 and "bad.jsonl:" in r.stderr and "equality" in r.stderr
+    assert r.exit_code == 2 and "bad.jsonl:" in r.stderr and "equality" in r.stderr
 
 
 def test_cascade_rescoring_uses_secondary_near_thresholds(trained: Path, tmp_path: Path) -> None:
@@ -202,7 +204,10 @@ def test_model_loading_dispatches_on_kind(trained: Path, tmp_path: Path) -> None
     from cocreation_nlp.model import LOADERS, SingleModel, load_classifier, model_id_of
 
     assert isinstance(load_classifier(str(trained)), SingleModel)
-    assert model_id_of(str(trained)) == json.loads((trained / "meta.json").read_text())["model_id"]
+    # The cache's id: meta.json's id with the verified file hashes folded in.
+    assert (
+        model_id_of(str(trained)).split("@")[0] == json.loads((trained / "meta.json").read_text())["model_id"]
+    )
     odd = tmp_path / "odd"
     shutil.copytree(trained, odd)
     meta = json.loads((odd / "meta.json").read_text())

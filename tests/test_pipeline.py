@@ -191,7 +191,7 @@ def test_cli_score_happy_and_error_paths(tmp_path: Path) -> None:
     r = CliRunner().invoke(
         app, ["score", str(corpus), "-o", str(out), "--config", str(bad_cfg), "--model", "rules"]
     )
-    assert r.exit_code == 1 and "min_denominatr" in r.stderr
+    assert r.exit_code == 2 and "min_denominatr" in r.stderr
 
 
 def test_cli_summarize_groups(tmp_path: Path) -> None:
@@ -205,12 +205,12 @@ def test_cli_summarize_groups(tmp_path: Path) -> None:
     assert row["n_documents"] == 3 and row["format"] == "text"
     assert list(s.columns[:4]) == ["format", "score", "n_documents", "n_defined"]
     r = CliRunner().invoke(app, ["summarize", str(out), "--by", "nope", "-o", str(tmp_path / "s.csv")])
-    assert r.exit_code == 1 and "nope" in r.stderr
+    assert r.exit_code == 2 and "nope" in r.stderr
 
 
 def test_cli_report_needs_a_run(tmp_path: Path) -> None:
     r = CliRunner().invoke(app, ["report", str(tmp_path), "-o", str(tmp_path / "r.html")])
-    assert r.exit_code == 1 and "cocreation score" in r.stderr
+    assert r.exit_code == 2 and "cocreation score" in r.stderr
     shutil.rmtree(tmp_path, ignore_errors=True)
 
 
@@ -251,7 +251,7 @@ def test_cli_score_says_which_model_ran(tmp_path: Path) -> None:
         app, ["score", str(corpus), "-o", str(tmp_path / "out"), "--workers", "1", "--no-progress"]
     )
     assert r.exit_code == 0, r.output
-    assert f"with model {meta['model_id']} ({default_model()})" in r.stderr
+    assert f"with model {meta['model_id']}@" in r.stderr and f"({default_model()})" in r.stderr
 
 
 def test_pipeline_accepts_one_path_as_a_string(tmp_path: Path) -> None:

@@ -33,7 +33,7 @@ def test_cli_classify_interface(trained: Path, tmp_path: Path) -> None:
     r = CliRunner().invoke(
         app, ["classify", str(src), "-o", str(out), "--model", str(trained), "--text-column", "body"]
     )
-    assert r.exit_code == 1 and "no column 'body'" in r.stderr
+    assert r.exit_code == 2 and "no column 'body'" in r.stderr
 
 
 def test_cli_classify_jsonl_and_non_text_rows(trained: Path, tmp_path: Path) -> None:

@@ -226,7 +226,7 @@ def test_cli_evaluate_documents_refuses_rules(tmp_path: Path) -> None:
     r = CliRunner().invoke(
         app, ["evaluate", str(ann), "--documents", "--model", "rules", "-o", str(tmp_path / "v")]
     )
-    assert r.exit_code == 1
+    assert r.exit_code == 2  # nothing was done
     assert "Error:" in r.stderr
 
 

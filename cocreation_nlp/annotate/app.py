@@ -23,7 +23,20 @@ team's private network:
   forge a decision nor sign someone in under a chosen name.
 * Every error, whatever raised it, comes back as
   ``{"ok": false, "error": str, "errors": [str], "status": int}``; tracebacks
-  and passage text never reach the response.
+  and passage text never reach the response. That includes hostile bodies:
+  JSON nested deeper than :data:`MAX_JSON_DEPTH` is a 400, not a crash.
+* Failed sign-ins with a wrong access token are throttled per client and in
+  total (:class:`LoginThrottle`): after a few failures the client must wait,
+  with a delay that doubles, so the token cannot be guessed at network speed.
+* After sign-in the browser goes only to one of the app's own pages
+  (:func:`safe_next`): ``?next=`` never leads to another site, whatever
+  backslashes, tabs or encodings it holds.
+* Reviewer rules: only a reviewer may change settings; through the app the
+  reviewers list can be changed but never emptied (empty means "everyone is a
+  reviewer") and never without the person changing it, so nobody signed in
+  can hand review rights to everyone or lock the reviewers out. Clearing the
+  list is left to the person who runs the server (``annotate serve --reviewer``
+  or the store's Python API).
 """
 
 from __future__ import annotations
@@ -36,11 +49,14 @@ import json
 import logging
 import math
 import secrets
+import threading
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import jinja2
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
@@ -59,12 +75,22 @@ from ..errors import AnnotationError, CocreationError
 from . import sampling
 from .adjudication import PRESELECT_RULE
 from .evidence import rule_evidence
+from .provenance import normalize_annotator
 from .records import FORMATS, dumps_records, label_studio_config
 from .search import PassageQuery
 from .settings import SETTINGS
 from .store import AnnotationStore
 
-__all__ = ["LOOPBACK_HOSTS", "ApiError", "create_app", "error_body"]
+__all__ = [
+    "LOOPBACK_HOSTS",
+    "MAX_JSON_DEPTH",
+    "PAGES",
+    "ApiError",
+    "LoginThrottle",
+    "create_app",
+    "error_body",
+    "safe_next",
+]
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +99,11 @@ CSRF_COOKIE = "cc_csrf"
 CSRF_HEADER = "x-csrf-token"
 SESSION_MAX_AGE_S = 14 * 24 * 3600
 MAX_BODY_BYTES = 1_000_000
+# No request body of this app nests deeper than 2; 32 leaves room and stops
+# hostile bodies long before the JSON decoder's recursion limit.
+MAX_JSON_DEPTH = 32
+# The pages a sign-in may lead back to; anything else in ?next= goes to /label.
+PAGES: tuple[str, ...] = ("/label", "/adjudicate", "/agreement", "/passages")
 LOOPBACK_HOSTS: tuple[str, ...] = ("127.0.0.1", "localhost", "::1")
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -85,11 +116,14 @@ CSP = (
 class ApiError(Exception):
     """An error with an HTTP status, turned into the one JSON error shape."""
 
-    def __init__(self, status: int, error: str, errors: Sequence[str] = ()) -> None:
+    def __init__(
+        self, status: int, error: str, errors: Sequence[str] = (), headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(error)
         self.status = status
         self.error = error
         self.errors = list(errors) or [error]
+        self.headers = headers or {}
 
 
 def error_body(status: int, error: str, errors: Sequence[str] = ()) -> dict[str, Any]:
@@ -113,13 +147,132 @@ def _clean_json(value: Any) -> Any:
     return value
 
 
+def json_depth(value: Any) -> int:
+    """How deeply ``value`` nests lists and objects (a scalar is 0), without recursion.
+
+    Example:
+        >>> json_depth({"a": [1, {"b": []}]})
+        4
+    """
+    depth = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            depth = max(depth, level)
+            stack.extend((v, level + 1) for v in item.values())
+        elif isinstance(item, list):
+            depth = max(depth, level)
+            stack.extend((v, level + 1) for v in item)
+    return depth
+
+
+def safe_next(target: str | None) -> str:
+    r"""Where to send the browser after sign-in: ``target`` if it is one of the app's pages, else ``/label``.
+
+    Browsers read ``/\evil.example/`` and ``/<TAB>/evil.example/`` (they strip
+    tabs and newlines from URLs) as ``//evil.example/``, another site. Rather
+    than out-guess every such normalisation, only the app's own page paths
+    (:data:`PAGES`) are accepted, exactly as written.
+
+    Example:
+        >>> safe_next("/agreement"), safe_next("/\\evil.example/"), safe_next("/\t/evil.example/")
+        ('/agreement', '/label', '/label')
+    """
+    return target if target in PAGES else "/label"
+
+
+class LoginThrottle:
+    """Slow down access-token guessing: failures are counted per client and in total.
+
+    A client with ``per_client`` failures inside ``window_s`` seconds must wait
+    ``base_delay_s`` before trying again, and each further failure doubles the
+    wait (up to ``max_delay_s``). Failures from all clients together are capped
+    too (``total`` per window), so spreading guesses over many addresses does
+    not help. A successful sign-in clears that client's failures. Locked-out
+    requests are refused before the token is compared, so a locked client
+    learns nothing, not even from a right guess.
+    """
+
+    def __init__(
+        self,
+        *,
+        per_client: int = 5,
+        total: int = 50,
+        window_s: float = 300.0,
+        base_delay_s: float = 30.0,
+        max_delay_s: float = 900.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.per_client = per_client
+        self.total = total
+        self.window_s = window_s
+        self.base_delay_s = base_delay_s
+        self.max_delay_s = max_delay_s
+        self.clock = clock
+        self._failures: dict[str, deque[float]] = {}
+        self._all: deque[float] = deque()
+        self._locked_until: dict[str, float] = {}
+        self._global_until = 0.0
+        self._lock = threading.Lock()
+
+    def _prune(self, now: float) -> None:
+        horizon = now - self.window_s
+        while self._all and self._all[0] < horizon:
+            self._all.popleft()
+        for key in list(self._failures):
+            times = self._failures[key]
+            while times and times[0] < horizon:
+                times.popleft()
+            if not times and self._locked_until.get(key, 0.0) <= now:
+                del self._failures[key]
+                self._locked_until.pop(key, None)
+
+    def retry_after(self, client: str) -> float:
+        """Seconds ``client`` must still wait before another sign-in attempt (0: it may try now)."""
+        with self._lock:
+            now = self.clock()
+            self._prune(now)
+            wait = max(self._locked_until.get(client, 0.0), self._global_until) - now
+            return max(0.0, wait)
+
+    def failure(self, client: str) -> float:
+        """Record a wrong token from ``client``; return how long it must now wait (0: none)."""
+        with self._lock:
+            now = self.clock()
+            self._prune(now)
+            times = self._failures.setdefault(client, deque())
+            times.append(now)
+            self._all.append(now)
+            if len(self._all) >= self.total:
+                self._global_until = now + self.base_delay_s
+            over = len(times) - self.per_client
+            if over >= 0:
+                delay = min(self.max_delay_s, self.base_delay_s * 2**over)
+                self._locked_until[client] = now + delay
+            wait = max(self._locked_until.get(client, 0.0), self._global_until) - now
+            return max(0.0, wait)
+
+    def success(self, client: str) -> None:
+        """Forget ``client``'s failures after a right token."""
+        with self._lock:
+            self._failures.pop(client, None)
+            self._locked_until.pop(client, None)
+
+
 def ok(data: dict[str, Any] | None = None, status: int = 200) -> JSONResponse:
     """A success response ``{"ok": true, ...}``."""
     return JSONResponse(_clean_json({"ok": True, **(data or {})}), status_code=status)
 
 
-def _error_response(status: int, error: str, errors: Sequence[str] = ()) -> JSONResponse:
-    return JSONResponse(error_body(status, error, errors), status_code=status, headers=_SECURITY_HEADERS)
+def _error_response(
+    status: int, error: str, errors: Sequence[str] = (), headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(
+        error_body(status, error, errors),
+        status_code=status,
+        headers={**_SECURITY_HEADERS, **(headers or {})},
+    )
 
 
 _SECURITY_HEADERS = {
@@ -139,7 +292,8 @@ class LoginBody(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=64)
-    token: str = ""
+    token: str = Field(default="", max_length=1024)
+    next: str = Field(default="", max_length=2048)
 
 
 class DecisionBody(BaseModel):
@@ -348,6 +502,7 @@ def create_app(
     token: str | None = None,
     allowed_hosts: Sequence[str] | None = None,
     n_boot: int = 1000,
+    throttle: LoginThrottle | None = None,
 ) -> Starlette:
     """Build the annotation web app for one project database.
 
@@ -357,12 +512,15 @@ def create_app(
         allowed_hosts: the ``Host`` names to serve (``None``: any). The CLI
             passes the loopback names when it binds ``127.0.0.1``.
         n_boot: bootstrap replicates for the agreement intervals.
+        throttle: the limiter of wrong access tokens (default: :class:`LoginThrottle`'s
+            defaults); only used when ``token`` is set.
 
     Returns:
         A Starlette application; run it with uvicorn.
     """
     store = AnnotationStore(db_path)
     sessions = Sessions(store.secret(), token)
+    limiter = throttle or LoginThrottle()
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(_package_dir("templates"))),
         autoescape=True,  # every {{ }} is HTML-escaped, in every template
@@ -396,14 +554,37 @@ def create_app(
             )
         return name
 
+    def check_reviewers_change(name: str, reviewers: list[str]) -> None:
+        """The app's reviewer rules (see the module docstring): never empty, never without the changer."""
+        wanted = {normalize_annotator(str(r)) for r in reviewers if str(r).strip()}
+        if not wanted:
+            raise ApiError(
+                403,
+                "The reviewers list cannot be emptied from the app: an empty list makes every annotator a "
+                "reviewer. The person who runs the server can clear it.",
+            )
+        if normalize_annotator(name) not in wanted:
+            raise ApiError(
+                403,
+                f"Keep yourself ({name!r}) in the reviewers list: add the new reviewers first; "
+                "they can then remove you.",
+            )
+
     def body(request: Request, model: type[BaseModel], raw: bytes) -> Any:
         ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if ctype != "application/json":
             raise ApiError(415, f"Send JSON (Content-Type: application/json), not {ctype or 'nothing'}.")
+        too_deep = f"The request body nests JSON deeper than {MAX_JSON_DEPTH} levels."
         try:
             data = json.loads(raw or b"{}")
         except json.JSONDecodeError as err:
             raise ApiError(400, f"The request body is not valid JSON ({err.msg}).") from err
+        except RecursionError as err:
+            raise ApiError(400, too_deep) from err
+        except UnicodeDecodeError as err:
+            raise ApiError(400, "The request body is not valid JSON (not UTF-8 text).") from err
+        if json_depth(data) > MAX_JSON_DEPTH:
+            raise ApiError(400, too_deep)
         try:
             return model.model_validate(data)
         except ValidationError as err:
@@ -432,7 +613,7 @@ def create_app(
 
     def signed_in_page(request: Request, name: str, **context: Any) -> Response:
         if current_user(request) is None:
-            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+            return RedirectResponse(f"/login?next={quote(safe_next(request.url.path))}", status_code=303)
         return page(request, name, **context)
 
     # -------------------------------------------------------------- pages
@@ -459,10 +640,19 @@ def create_app(
 
     async def api_login(request: Request) -> Response:
         data: LoginBody = body(request, LoginBody, await request.body())
-        if token is not None and not hmac.compare_digest(data.token.encode(), token.encode()):
-            raise ApiError(401, "Wrong access token. Ask the person who started the server for it.")
+        if token is not None:
+            client = request.client.host if request.client else "unknown"
+            wait = limiter.retry_after(client)
+            if wait > 0:
+                raise _too_many(wait)
+            if not hmac.compare_digest(data.token.encode(), token.encode()):
+                wait = limiter.failure(client)
+                if wait > 0:
+                    raise _too_many(wait)
+                raise ApiError(401, "Wrong access token. Ask the person who started the server for it.")
+            limiter.success(client)
         name = await _threaded(store.touch_annotator, data.name)
-        response = ok({"annotator": name, "reviewer": store.is_reviewer(name)})
+        response = ok({"annotator": name, "reviewer": store.is_reviewer(name), "next": safe_next(data.next)})
         response.set_cookie(
             SESSION_COOKIE,
             sessions.issue(name),
@@ -646,9 +836,15 @@ def create_app(
         )
 
     async def api_set_settings(request: Request) -> Response:
-        require_reviewer(request)
+        name = require_reviewer(request)
         data = body(request, SettingsBody, await request.body())
         changes = data.model_dump(exclude_none=True)
+        if "reviewers" in changes:
+            raw = changes["reviewers"]
+            # The store takes a list or a comma-separated string; anything else it refuses itself.
+            listed = raw.split(",") if isinstance(raw, str) else raw if isinstance(raw, list) else None
+            if listed is not None:
+                check_reviewers_change(name, listed)
         settings = await _threaded(store.set_settings, **changes)
         return ok({"settings": settings})
 
@@ -676,7 +872,7 @@ def create_app(
 
     async def handle_api_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, ApiError)
-        return _error_response(exc.status, exc.error, exc.errors)
+        return _error_response(exc.status, exc.error, exc.errors, exc.headers)
 
     async def handle_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
@@ -742,6 +938,15 @@ def create_app(
     )
     app.state.store = store
     return app
+
+
+def _too_many(wait: float) -> ApiError:
+    seconds = max(1, math.ceil(wait))
+    return ApiError(
+        429,
+        f"Too many wrong access tokens from this address: try again in {seconds} s.",
+        headers={"Retry-After": str(seconds)},
+    )
 
 
 async def _threaded(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

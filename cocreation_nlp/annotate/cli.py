@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ..atomic import check_writable
 from ..errors import CocreationError
 from ..tables import write_csv
 from .settings import setting
@@ -38,8 +39,9 @@ DbArg = Annotated[
 
 
 def _fail(err: Exception) -> typer.Exit:
+    # Exit code 2: nothing was done (the convention of every cocreation command; see cocreation_nlp.cli).
     typer.echo(f"Error: {err}", err=True)
-    return typer.Exit(code=1)
+    return typer.Exit(code=2)
 
 
 def _login_name() -> str:
@@ -229,6 +231,8 @@ def agreement(
     Example: cocreation annotate agreement project.db -o agreement.csv
     """
     try:
+        if output is not None:
+            check_writable(output)
         store = _open(db)
         report = store.agreement(n_boot=n_boot, seed=seed)
         store.close()
@@ -323,6 +327,13 @@ def export(
         bool, typer.Option("--gold", help="Only the adjudicated gold labels (for training).")
     ] = False,
     text: Annotated[bool, typer.Option(help="Include passage text in each record.")] = True,
+    raw_csv: Annotated[
+        bool,
+        typer.Option(
+            "--raw-csv",
+            help="CSV: write cells exactly (by default text a spreadsheet would run as a formula gets a leading ').",
+        ),
+    ] = False,
 ) -> None:
     """Export every decision (with annotator, time, comment and history) and the gold labels.
 
@@ -331,6 +342,7 @@ def export(
     from .records import FORMATS, guess_format, label_studio_config, write_records
 
     try:
+        check_writable(output)
         if fmt is not None and fmt not in FORMATS:
             raise CocreationError(f"Unknown format {fmt!r}. Available: {', '.join(FORMATS)}.")
         store = _open(db)
@@ -338,7 +350,7 @@ def export(
         store.close()
         chosen = fmt or guess_format(output)
         output.parent.mkdir(parents=True, exist_ok=True)
-        n = write_records(records, output, fmt=chosen)  # type: ignore[arg-type]
+        n = write_records(records, output, fmt=chosen, raw_csv=raw_csv)  # type: ignore[arg-type]
     except CocreationError as err:
         raise _fail(err) from err
     typer.echo(f"Wrote {n} records to {output}")
@@ -358,14 +370,57 @@ def import_(
         str | None,
         typer.Option("--format", "-f", help="jsonl, csv or label-studio. Default: from the suffix."),
     ] = None,
+    document: Annotated[
+        str | None,
+        typer.Option(
+            help="Label Studio: create passages under this document for tasks whose text matches no passage "
+            "of the project (default: refuse them)."
+        ),
+    ] = None,
+    annotator: Annotated[
+        str | None,
+        typer.Option(
+            help="Label Studio: the name for annotations without completed_by (default: refuse them)."
+        ),
+    ] = None,
+    from_name: Annotated[
+        str | None,
+        typer.Option(
+            help="Label Studio: the Choices control holding the codebook labels, when there are several."
+        ),
+    ] = None,
+    text_field: Annotated[
+        str | None,
+        typer.Option(
+            help="Label Studio: the task data field holding the text (default: text, or the only one)."
+        ),
+    ] = None,
 ) -> None:
     """Merge exported records into a project (importing twice changes nothing).
 
+    A genuine Label Studio export (tasks holding only their text) is matched
+    to the project's passages by text; see --document and the other options
+    for what cannot be matched. Anything that cannot be mapped is refused,
+    naming the task, and nothing is imported.
+
     Example: cocreation annotate import project.db colleague-labels.jsonl
     """
+    from .label_studio import LabelStudioMapping, project_passages
+    from .records import guess_format, read_records
+
     try:
         store = _open(db, must_exist=False)
-        result = store.import_file(file, fmt=fmt)
+        mapping = None
+        if (fmt or guess_format(file)) == "label-studio":
+            mapping = LabelStudioMapping(
+                passages=project_passages(store),
+                document=document,
+                from_name=from_name,
+                text_field=text_field,
+                annotator=annotator,
+            )
+        records = read_records(file, fmt=fmt, mapping=mapping)  # type: ignore[arg-type]
+        result = store.import_records(records, source=str(file))
         store.close()
     except CocreationError as err:
         raise _fail(err) from err

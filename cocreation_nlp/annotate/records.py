@@ -16,7 +16,8 @@ write/read round trip through any of them loses nothing:
   passage, each annotation a ``choices`` result; our fields Label Studio has
   no place for (annotator name, codebook version, comment, flag, history)
   ride in the annotation's ``meta``. :func:`label_studio_config` returns the
-  matching labelling config.
+  matching labelling config. Genuine Label Studio exports (no passage ids,
+  any Choices name, one task object) are mapped by :mod:`.label_studio`.
 
 ``lead_time`` is the seconds a version of a decision took the annotator, as
 the web app measures it in the browser (Label Studio's field of the same
@@ -39,7 +40,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ..codebook import load_codebook
 from ..errors import AnnotationError
+from ..formulas import restore
 from ..tables import csv_text
+from .label_studio import LabelStudioMapping, dumps_label_studio, map_tasks
+from .label_studio import label_studio_config as label_studio_config
 
 # Names and times have their own module; these names stay importable from here too.
 from .provenance import clean_name as clean_name
@@ -300,11 +304,13 @@ def _csv_columns() -> list[str]:
     return [*CSV_COLUMNS[:at], *names, *CSV_COLUMNS[at:]]
 
 
-def dumps_csv(records: Iterable[AnnotationRecord]) -> str:
+def dumps_csv(records: Iterable[AnnotationRecord], *, raw: bool = False) -> str:
     """Serialise records as CSV text with the fixed column order of :data:`CSV_COLUMNS`.
 
     A record without text gets an empty ``text`` cell, which reads back as
-    ``None``; this is lossless because a passage never has empty text.
+    ``None``; this is lossless because a passage never has empty text. Text
+    and comments a spreadsheet would run as formulas are marked (see
+    :mod:`cocreation_nlp.tables`) unless ``raw``; :func:`iter_csv` undoes the mark.
     """
     names = load_codebook().label_names
     rows = []
@@ -335,7 +341,7 @@ def dumps_csv(records: Iterable[AnnotationRecord]) -> str:
         rows.append(row)
     # RFC 4180 line ends (the table writer's): with "\r\n" as terminator the writer quotes
     # any field holding a lone "\r", which would otherwise split the row on reading.
-    return csv_text(_csv_columns(), rows)
+    return csv_text(_csv_columns(), rows, raw=raw)
 
 
 def iter_csv(path: Path) -> Iterator[AnnotationRecord]:
@@ -365,10 +371,11 @@ def iter_csv(path: Path) -> Iterator[AnnotationRecord]:
             raise AnnotationError(
                 f"{path}:1: unknown column(s) {', '.join(extra)}. Allowed: {', '.join(_csv_columns())}."
             )
-        for lineno, row in enumerate(reader, start=2):
+        for lineno, marked in enumerate(reader, start=2):
             where = f"{path}:{lineno}"
-            if None in row:
+            if None in marked:
                 raise AnnotationError(f"{where}: more cells than header columns")
+            row = {k: restore(v) if isinstance(v, str) else v for k, v in marked.items()}
             raw_labels = [x.strip() for x in (row.get("labels") or "").split(LABEL_SEPARATOR) if x.strip()]
             for name in names:
                 if name in row and row[name] not in (None, ""):
@@ -428,160 +435,27 @@ def iter_csv(path: Path) -> Iterator[AnnotationRecord]:
 
 # --------------------------------------------------------------------------- Label Studio
 
-LS_FROM_NAME = "labels"
-LS_TO_NAME = "text"
 
+def iter_label_studio(path: Path, *, mapping: LabelStudioMapping | None = None) -> Iterator[AnnotationRecord]:
+    """Read records from a Label Studio JSON export (genuine, or from :func:`dumps_label_studio`).
 
-def label_studio_config() -> str:
-    """Return the Label Studio labelling config that matches the exported tasks.
-
-    Paste it into a Label Studio project's "Labeling Interface" (code view)
-    before importing the JSON, so the choices line up with the codebook.
-    """
-    codebook = load_codebook()
-    choices = "\n".join(
-        f'    <Choice value="{label.name}" hotkey="{label.key}" hint="{label.title}"/>'
-        for label in codebook.labels
-    )
-    return (
-        "<View>\n"
-        f'  <Header value="$title"/>\n'
-        f'  <Text name="{LS_TO_NAME}" value="$text"/>\n'
-        f'  <Choices name="{LS_FROM_NAME}" toName="{LS_TO_NAME}" choice="multiple" showInLine="false">\n'
-        f"{choices}\n"
-        "  </Choices>\n"
-        "</View>\n"
-    )
-
-
-def dumps_label_studio(records: Iterable[AnnotationRecord]) -> str:
-    """Serialise records as a Label Studio task list (JSON), one task per passage.
-
-    Decisions on the same passage become the task's ``annotations``. The
-    annotation ``id`` is a running number, as Label Studio expects integers;
-    ``was_cancelled`` marks a skip and ``ground_truth`` a gold label.
-    """
-    tasks: dict[str, dict[str, Any]] = {}
-    next_id = 1
-    for rec in records:
-        task = tasks.get(rec.passage_id)
-        if task is None:
-            task = {
-                "id": len(tasks) + 1,
-                "data": {
-                    "passage_id": rec.passage_id,
-                    "doc_id": rec.doc_id,
-                    "fingerprint": rec.fingerprint,
-                    "start_char": rec.start_char,
-                    "end_char": rec.end_char,
-                    "text": rec.text,
-                },
-                "annotations": [],
-            }
-            tasks[rec.passage_id] = task
-        if task["data"]["text"] is None and rec.text is not None:
-            task["data"]["text"] = rec.text  # Label Studio needs text to show the task
-        # Records of one passage normally agree on its fields; where one does not
-        # (e.g. merged from two segmentations), its own values ride in meta.
-        own = {
-            "doc_id": rec.doc_id,
-            "fingerprint": rec.fingerprint,
-            "start_char": rec.start_char,
-            "end_char": rec.end_char,
-            "text": rec.text,
-        }
-        differs = {k: v for k, v in own.items() if task["data"][k] != v and not (k == "text" and v is None)}
-        task["annotations"].append(
-            {
-                "id": next_id,
-                "result": [
-                    {
-                        "from_name": LS_FROM_NAME,
-                        "to_name": LS_TO_NAME,
-                        "type": "choices",
-                        "value": {"choices": list(rec.labels)},
-                    }
-                ],
-                "was_cancelled": rec.skipped,
-                "ground_truth": rec.gold,
-                "created_at": rec.created_at,
-                "updated_at": rec.created_at,
-                "lead_time": rec.lead_time,
-                "meta": {
-                    "annotator": rec.annotator,
-                    "codebook_version": rec.codebook_version,
-                    "comment": rec.comment,
-                    "flagged": rec.flagged,
-                    "schema_version": rec.schema_version,
-                    "has_text": rec.text is not None,
-                    "history": [history_json(h) for h in rec.history],
-                    **({"passage": differs} if differs else {}),
-                },
-            }
-        )
-        next_id += 1
-    return json.dumps(list(tasks.values()), ensure_ascii=False, indent=1) + "\n"
-
-
-def iter_label_studio(path: Path) -> Iterator[AnnotationRecord]:
-    """Read records from a Label Studio JSON export (or from :func:`dumps_label_studio`).
-
-    Annotations from Label Studio itself have no ``meta.annotator``; their
-    ``completed_by`` (a user id, or an object with an email) names the
-    annotator instead, and the codebook version defaults to the current one.
+    Tasks without passage ids are mapped as :mod:`.label_studio` describes;
+    ``mapping`` supplies the known passages, the document to create passages
+    under, and the other choices a genuine export may need.
 
     Raises:
-        AnnotationError: naming the file and the task/annotation of a bad record.
+        AnnotationError: naming the file and the task/annotation of a bad or unmappable record.
     """
     try:
-        tasks = json.loads(path.read_text(encoding="utf-8-sig"))
+        payload = json.loads(path.read_text(encoding="utf-8-sig"))
     except json.JSONDecodeError as err:
         raise AnnotationError(f"{path}:{err.lineno}: not valid JSON ({err.msg})") from err
-    if not isinstance(tasks, list):
-        raise AnnotationError(
-            f"{path}: a Label Studio export is a JSON list of tasks, got {type(tasks).__name__}"
-        )
-    version = load_codebook().version
-    for t_index, task in enumerate(tasks):
-        where_task = f"{path}: task {t_index + 1}"
-        if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
-            raise AnnotationError(f"{where_task}: expected an object with a 'data' object")
-        data = task["data"]
-        for a_index, ann in enumerate(task.get("annotations") or []):
-            where = f"{where_task} (id {task.get('id')}), annotation {a_index + 1}"
-            if not isinstance(ann, dict):
-                raise AnnotationError(f"{where}: expected an object")
-            labels: list[str] = []
-            for result in ann.get("result") or []:
-                if result.get("type") == "choices" and result.get("from_name", LS_FROM_NAME) == LS_FROM_NAME:
-                    labels.extend(result.get("value", {}).get("choices", []))
-            meta = ann.get("meta") or {}
-            annotator = meta.get("annotator")
-            if annotator is None:
-                who = ann.get("completed_by")
-                annotator = who.get("email") or str(who.get("id")) if isinstance(who, dict) else who
-            own = {**data, **(meta.get("passage") or {})}
-            has_text = meta.get("has_text", own.get("text") is not None)
-            record = {
-                "schema_version": meta.get("schema_version", SCHEMA_VERSION),
-                "doc_id": own.get("doc_id") or "",
-                "passage_id": data.get("passage_id") or "",
-                "fingerprint": own.get("fingerprint") or "",
-                "start_char": own.get("start_char"),
-                "end_char": own.get("end_char"),
-                "labels": labels,
-                "annotator": "" if annotator is None else str(annotator),
-                "created_at": ann.get("updated_at") or ann.get("created_at") or "",
-                "codebook_version": meta.get("codebook_version", version),
-                "comment": meta.get("comment", ""),
-                "flagged": bool(meta.get("flagged", False)),
-                "skipped": bool(ann.get("was_cancelled", False)),
-                "gold": bool(ann.get("ground_truth", False)),
-                "lead_time": ann.get("lead_time"),
-                "history": meta.get("history", []),
-                "text": own.get("text") if has_text else None,
-            }
-            yield parse_record(record, where=where)
+    except UnicodeDecodeError as err:
+        raise AnnotationError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from err
+    except RecursionError as err:
+        raise AnnotationError(f"{path}: JSON nested too deeply to be a Label Studio export") from err
+    for where, fields in map_tasks(payload, source=str(path), mapping=mapping):
+        yield parse_record(fields, where=where)
 
 
 # --------------------------------------------------------------------------- dispatch
@@ -606,41 +480,58 @@ def guess_format(path: Path) -> RecordFormat:
     )
 
 
-def read_records(path: Path, *, fmt: RecordFormat | None = None) -> list[AnnotationRecord]:
+def read_records(
+    path: Path, *, fmt: RecordFormat | None = None, mapping: LabelStudioMapping | None = None
+) -> list[AnnotationRecord]:
     """Read every record of an annotation file in any supported format.
+
+    ``mapping`` tells how to map a genuine Label Studio export's tasks onto
+    passages (see :mod:`.label_studio`); the other formats name their passages.
 
     Raises:
         AnnotationError: naming the file and line of the first bad record.
     """
     fmt = fmt or guess_format(path)
-    if fmt == "jsonl":
-        return list(iter_jsonl(path))
-    if fmt == "csv":
-        return list(iter_csv(path))
-    if fmt == "label-studio":
-        return list(iter_label_studio(path))
+    try:
+        if fmt == "jsonl":
+            return list(iter_jsonl(path))
+        if fmt == "csv":
+            return list(iter_csv(path))
+        if fmt == "label-studio":
+            return list(iter_label_studio(path, mapping=mapping))
+    except UnicodeDecodeError as err:
+        raise AnnotationError(
+            f"{path}: not UTF-8 text (byte 0x{err.object[err.start]:02x} at position {err.start}); "
+            "re-save the file as UTF-8"
+        ) from err
+    except csv.Error as err:
+        raise AnnotationError(f"{path}: malformed CSV ({err})") from err
+    except RecursionError as err:
+        raise AnnotationError(f"{path}: JSON nested too deeply to be annotation records") from err
     raise AnnotationError(f"Unknown format {fmt!r}. Available: {', '.join(FORMATS)}.")
 
 
-def dumps_records(records: Sequence[AnnotationRecord], fmt: RecordFormat) -> str:
-    """Serialise records in ``fmt`` (``jsonl``, ``csv`` or ``label-studio``)."""
+def dumps_records(records: Sequence[AnnotationRecord], fmt: RecordFormat, *, raw_csv: bool = False) -> str:
+    """Serialise records in ``fmt`` (``jsonl``, ``csv`` or ``label-studio``); ``raw_csv``: see :func:`dumps_csv`."""
     if fmt == "jsonl":
         return dumps_jsonl(records)
     if fmt == "csv":
-        return dumps_csv(records)
+        return dumps_csv(records, raw=raw_csv)
     if fmt == "label-studio":
         return dumps_label_studio(records)
     raise AnnotationError(f"Unknown format {fmt!r}. Available: {', '.join(FORMATS)}.")
 
 
-def write_records(records: Sequence[AnnotationRecord], path: Path, *, fmt: RecordFormat | None = None) -> int:
+def write_records(
+    records: Sequence[AnnotationRecord], path: Path, *, fmt: RecordFormat | None = None, raw_csv: bool = False
+) -> int:
     """Write records to ``path`` atomically (a temporary file, then a rename); return the count.
 
     Writing through a temporary file means a crash never leaves a half-written
     export where the last good one was.
     """
     fmt = fmt or guess_format(path)
-    text = dumps_records(records, fmt)
+    text = dumps_records(records, fmt, raw_csv=raw_csv)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text, encoding="utf-8", newline="")
     tmp.replace(path)

@@ -18,6 +18,7 @@ from pathlib import Path
 from ..atomic import write_text_atomic
 from ..errors import InputError
 from ..score import SCORES
+from ..tables import restore_frame
 
 BLIND_SPOTS = ("professional_blind_spot", "collective_blind_spot")
 
@@ -150,18 +151,23 @@ def build_report(run_dir: Path) -> str:
             "not a finished score run (documents.csv and run.json expected): run `cocreation score` first",
             kind="missing",
         )
-    docs = pd.read_csv(
-        docs_path,
-        dtype={"doc_id": "string", "year": "string", "title": "string", "publisher": "string"},
-        keep_default_na=True,
+    # The CSVs mark text a spreadsheet would run as a formula; the report shows the text itself.
+    docs = restore_frame(
+        pd.read_csv(
+            docs_path,
+            dtype={"doc_id": "string", "year": "string", "title": "string", "publisher": "string"},
+            keep_default_na=True,
+        )
     )
-    evidence = pd.read_csv(
-        run_dir / "evidence.csv",
-        dtype={"doc_id": "string", "text": "string", "heading": "string"},
-        keep_default_na=False,
+    evidence = restore_frame(
+        pd.read_csv(
+            run_dir / "evidence.csv",
+            dtype={"doc_id": "string", "text": "string", "heading": "string"},
+            keep_default_na=False,
+        )
     )
     errors = (
-        pd.read_csv(run_dir / "errors.csv", dtype="string", keep_default_na=False)
+        restore_frame(pd.read_csv(run_dir / "errors.csv", dtype="string", keep_default_na=False))
         if (run_dir / "errors.csv").exists()
         else pd.DataFrame()
     )

@@ -41,14 +41,14 @@ def test_annotate_cli_add_agreement_and_predictions(tmp_path: Path):
 def test_annotate_cli_errors_are_one_line(tmp_path: Path):
     runner = CliRunner()
     result = runner.invoke(annotate_app, ["agreement", str(tmp_path / "missing.db")])
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "Error: No annotation project" in result.output
     bad = tmp_path / "bad.csv"
     bad.write_text("doc_id,text\nd,\n", encoding="utf-8")
     result = runner.invoke(annotate_app, ["add", str(tmp_path / "p.db"), str(bad)])
-    assert result.exit_code == 1 and "Error:" in result.output and "Traceback" not in result.output
+    assert result.exit_code == 2 and "Error:" in result.output and "Traceback" not in result.output
     result = runner.invoke(annotate_app, ["serve", str(tmp_path / "p.db"), "--host", "0.0.0.0"])
-    assert result.exit_code == 1 and "without an access token" in result.output
+    assert result.exit_code == 2 and "without an access token" in result.output
 
 
 def test_annotate_cli_every_command_has_help_with_an_example():

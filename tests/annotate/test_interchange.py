@@ -457,11 +457,11 @@ def test_annotate_roundtrip_cli_export_import(tmp_path: Path):
     )
     assert r.exit_code == 0 and "Wrote 1 records" in r.output
     r = runner.invoke(annotate_app, ["export", str(tmp_path / "a.db"), "-o", str(tmp_path / "x.txt")])
-    assert r.exit_code == 1 and "Error: Cannot tell the format" in r.output
+    assert r.exit_code == 2 and "Error: Cannot tell the format" in r.output
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps(good_record(labels=["nope"])) + "\n", encoding="utf-8")
     r = runner.invoke(annotate_app, ["import", str(tmp_path / "c.db"), str(bad)])
-    assert r.exit_code == 1 and "bad.jsonl:1" in r.output
+    assert r.exit_code == 2 and "bad.jsonl:1" in r.output
 
 
 def test_annotate_roundtrip_jsonl_lines_are_self_contained(tmp_path: Path):

@@ -7,13 +7,15 @@ document.addEventListener("DOMContentLoaded", () => {
     error.hidden = true;
     const token = document.getElementById("token");
     try {
-      await CC.api("POST", "/api/login", {
+      const res = await CC.api("POST", "/api/login", {
         name: document.getElementById("name").value,
         token: token ? token.value : "",
+        next: new URLSearchParams(window.location.search).get("next") || "",
       });
-      const next = new URLSearchParams(window.location.search).get("next") || "/label";
-      // Only same-site paths: never follow ?next= to another site.
-      window.location.assign(/^\/(?!\/)/.test(next) ? next : "/label");
+      // The server answers with one of the app's own pages (never another
+      // site, whatever ?next= holds); check again here before following it.
+      const pages = ["/label", "/adjudicate", "/agreement", "/passages"];
+      window.location.assign(pages.includes(res.next) ? res.next : "/label");
     } catch (err) {
       error.textContent = err.message;
       error.hidden = false;
