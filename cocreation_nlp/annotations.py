@@ -151,8 +151,31 @@ def resolve_records(
             out.stale.append((r, "passage text changed (fingerprint not found in the re-parsed document)"))
     out.y = np.asarray(rows, dtype=int).reshape(-1, len(LABELS))
     for r, why in out.stale:
-        log.warning("stale annotation %s (%s): %s", r.passage_id, r.annotator, why)
+        log.debug("stale annotation %s (%s): %s", r.passage_id, r.annotator, why)
+    if out.stale:
+        log.warning("%s", stale_summary(out.stale))
     return out
+
+
+def stale_summary(stale: Sequence[tuple[AnnotationRecord, str]]) -> str:
+    """One line on the records that no longer resolve, by reason (details are logged at DEBUG level).
+
+    After a change of segmentation most stale records are superseded: their text now sits in a
+    larger passage that was labelled again (see ``annotations/README.md``). Listing thousands of
+    them one per line would bury every other message.
+
+    Example:
+        >>> from cocreation_nlp.annotate.records import AnnotationRecord
+        >>> r = AnnotationRecord(doc_id="d", passage_id="d:1", fingerprint="f", labels=[], annotator="a",
+        ...                      created_at="2026-01-01T00:00:00Z", codebook_version="1.1")
+        >>> stale_summary([(r, "passage text changed"), (r, "passage text changed")])
+        '2 annotation records did not resolve (not used): 2 passage text changed'
+    """
+    from collections import Counter
+
+    by_why = Counter(why.split(" (")[0] for _, why in stale)
+    parts = ", ".join(f"{n} {why}" for why, n in by_why.most_common())
+    return f"{len(stale)} annotation records did not resolve (not used): {parts}"
 
 
 def default_corpus() -> list[Path]:

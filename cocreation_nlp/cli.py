@@ -381,15 +381,15 @@ def train(
 
     Example: cocreation train annotations/ -o models/my-model --embedder static
     """
-    from .annotations import default_corpus, load_records, resolve_records
+    from .annotations import default_corpus, load_records, resolve_records, stale_summary
     from .train import TrainConfig, save_trained
     from .train import train as train_model
 
     try:
         check_writable(output, folder=True)  # before minutes of training, not after
         data = resolve_records(load_records(annotations), corpus or default_corpus())
-        for rec, why in data.stale:
-            typer.echo(f"Warning: stale annotation {rec.passage_id} ({rec.annotator}): {why}", err=True)
+        if data.stale:
+            typer.echo(f"Warning: {stale_summary(data.stale)}", err=True)
         result = train_model(
             data, TrainConfig(embedder=embedder, tfidf=tfidf), annotation_files=[str(a) for a in annotations]
         )
