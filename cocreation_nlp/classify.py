@@ -39,8 +39,14 @@ class PassageClassifier(Protocol):
     model_id: str
     languages: tuple[str, ...]
 
-    def predict_texts(self, texts: Sequence[str], languages: Sequence[str]) -> Predictions:
-        """Classify passage texts; ``languages`` gives each passage's language code."""
+    def predict_texts(
+        self, texts: Sequence[str], languages: Sequence[str], contexts: Sequence[str] | None = None
+    ) -> Predictions:
+        """Classify passage texts; ``languages`` gives each passage's language code.
+
+        ``contexts`` (optional) is each passage's heading and list lead-in
+        (:func:`cocreation_nlp.finetuned.passage_context`); models trained with context use it.
+        """
         ...
 
 
@@ -79,8 +85,10 @@ class RuleClassifier:
         self.languages = supported_languages()
         self.model_id = "rules-" + RuleMatcher("en").lexicon_version
 
-    def predict_texts(self, texts: Sequence[str], languages: Sequence[str]) -> Predictions:
-        """Classify ``texts`` with the lexicon of each passage's language."""
+    def predict_texts(
+        self, texts: Sequence[str], languages: Sequence[str], contexts: Sequence[str] | None = None
+    ) -> Predictions:
+        """Classify ``texts`` with the lexicon of each passage's language (``contexts`` unused)."""
         all_hits = match_rules(texts, languages)
         probs = np.zeros((len(texts), len(self.labels)))
         evidence: list[dict[str, list[str]]] = []
@@ -174,10 +182,19 @@ def classify_table(
     probs = np.full((len(df), len(LABELS)), np.nan)
     decisions = np.full((len(df), len(LABELS)), np.nan)
     evidence = [""] * len(df)
+    contexts = None
+    if "heading" in df.columns:
+        from .finetuned import passage_context
+
+        contexts = [passage_context(h if isinstance(h, str) else "") for h in df["heading"].tolist()]
     valid = [i for i, n in enumerate(notes) if not n]
     for start in range(0, len(valid), batch_size):
         idx = valid[start : start + batch_size]
-        pred = clf.predict_texts([texts[i] for i in idx], [langs[i] for i in idx])
+        pred = clf.predict_texts(
+            [texts[i] for i in idx],
+            [langs[i] for i in idx],
+            [contexts[i] for i in idx] if contexts is not None else None,
+        )
         for k, i in enumerate(idx):
             if pred.in_scope[k]:
                 probs[i] = pred.probs[k]

@@ -275,14 +275,75 @@ def train(
     tfidf: Annotated[
         bool, typer.Option(help="Add word 1-2-gram TF-IDF features to the embeddings and rule features.")
     ] = True,
+    method: Annotated[
+        str,
+        typer.Option(
+            help="linear (embeddings + TF-IDF + rules, logistic heads), finetune (fine-tune MiniLM, export ONNX; "
+            "needs the [finetune] extra) or distil (linear, also learning the soft labels of --teacher)."
+        ),
+    ] = "linear",
+    teacher: Annotated[
+        Path | None, typer.Option(help="For --method distil: a finetuned model folder (with its oof.npz).")
+    ] = None,
+    epochs: Annotated[int, typer.Option(help="For --method finetune: training epochs.")] = 4,
+    train_layers: Annotated[
+        int, typer.Option(help="For --method finetune: top encoder layers trained (0 = all, end to end).")
+    ] = 2,
+    context: Annotated[
+        str, typer.Option(help="For --method finetune: 'heading' (heading and lead-in as context) or 'none'.")
+    ] = "heading",
 ) -> None:
-    """Train a passage classifier: nested grouped cross-validation, calibration, tuned thresholds, model card.
+    """Train a passage classifier: grouped cross-validation, calibration, tuned thresholds, model card.
 
     Example: cocreation train annotations/ -o models/my-model --embedder static
     """
     from .annotations import default_corpus, load_records, resolve_records
     from .train import TrainConfig, save_trained
     from .train import train as train_model
+
+    if method not in ("linear", "finetune", "distil"):
+        raise _fail(f"--method must be linear, finetune or distil, not {method!r}", 2)
+    if method == "finetune":
+        from .finetune import FinetuneConfig, train_from_annotations
+
+        try:
+            meta = train_from_annotations(
+                annotations,
+                output,
+                FinetuneConfig(epochs=epochs, train_layers=train_layers, context=context),
+                corpus=corpus,
+                progress=lambda m: typer.echo(m, err=True),
+            )
+        except (CocreationError, FileNotFoundError) as err:
+            raise _fail(str(err)) from err
+        cv = meta["metrics"].get("cross_validated", {})
+        typer.echo(
+            f"Trained {meta['model_id']} ({meta['quantization']}); grouped-CV macro-F1 {cv.get('macro_f1', float('nan')):.3f}; saved to {output}",
+            err=True,
+        )
+        return
+    if method == "distil":
+        from .distil import distil_from_annotations
+
+        if teacher is None:
+            raise _fail("--method distil needs --teacher (a finetuned model folder)", 2)
+        try:
+            meta = distil_from_annotations(
+                annotations,
+                output,
+                teacher,
+                TrainConfig(embedder=embedder, tfidf=tfidf),
+                corpus=corpus,
+                progress=lambda m: typer.echo(m, err=True),
+            )
+        except CocreationError as err:
+            raise _fail(str(err)) from err
+        cv = meta["metrics"]["cross_validated"]
+        typer.echo(
+            f"Trained {meta['model_id']} (distilled from {meta['distillation']['teacher']}); grouped-CV macro-F1 {cv['macro_f1']:.3f}; saved to {output}",
+            err=True,
+        )
+        return
 
     try:
         data = resolve_records(load_records(annotations), corpus or default_corpus())

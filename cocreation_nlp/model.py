@@ -188,25 +188,45 @@ class SingleModel:
         """Whether passages in ``language`` are inside the model's scope."""
         return "und" in self.languages or (language or "und").split("-")[0].lower() in self.languages
 
-    def probabilities(self, texts: Sequence[str], languages: Sequence[str], hits: list) -> np.ndarray:
-        """Calibrated probabilities for in-scope passages (no scope handling)."""
+    @property
+    def thresholds(self) -> np.ndarray:
+        """Per-label decision thresholds (tuned on grouped folds)."""
+        return self.head.thresholds
+
+    def probabilities(
+        self,
+        texts: Sequence[str],
+        languages: Sequence[str],
+        hits: list,
+        contexts: Sequence[str] | None = None,
+    ) -> np.ndarray:
+        """Calibrated probabilities for in-scope passages (no scope handling; ``contexts`` unused)."""
         X = combine(featurize(texts, languages, self.embedder_name, hits=hits), texts, self.head.tfidf)
         return self.head.predict_proba(X)
 
-    def predict_texts(self, texts: Sequence[str], languages: Sequence[str]) -> Predictions:
+    def predict_texts(
+        self, texts: Sequence[str], languages: Sequence[str], contexts: Sequence[str] | None = None
+    ) -> Predictions:
         """Classify passages; passages outside the model's languages get rule-only predictions, marked as such."""
-        return _predict_with_scope(
-            self,
-            texts,
-            languages,
-            lambda idx, hits: self.probabilities([texts[i] for i in idx], [languages[i] for i in idx], hits),
-        )
+
+        def probs_fn(idx: list[int], hits: list) -> tuple[np.ndarray, np.ndarray]:
+            p = self.probabilities([texts[i] for i in idx], [languages[i] for i in idx], hits)
+            return p, np.broadcast_to(self.thresholds, p.shape)
+
+        return _predict_with_scope(self, texts, languages, probs_fn)
 
 
 class CascadeModel:
-    """A cheap primary model for every passage; the secondary re-scores the uncertain ones."""
+    """A cheap primary model for every passage; the secondary re-scores the uncertain ones.
 
-    def __init__(self, path: Path, meta: dict, primary: SingleModel, secondary: SingleModel) -> None:
+    A passage is *uncertain* when the primary's probability for some label lies within ``band``
+    of the primary's threshold for that label. Each passage is then decided with the thresholds
+    of the model that scored it: the two models are calibrated and tuned separately, so the
+    primary's probabilities are never compared with the secondary's thresholds, nor the reverse.
+    Passages in languages the secondary does not cover keep the primary's answer.
+    """
+
+    def __init__(self, path: Path, meta: dict, primary, secondary) -> None:  # noqa: ANN001
         self.path = path
         self.meta = meta
         self.primary = primary
@@ -214,42 +234,120 @@ class CascadeModel:
         self.band: float = float(meta["band"])
         self.labels = primary.labels
         self.model_id: str = meta["model_id"]
-        self.languages = tuple(sorted(set(primary.languages) & set(secondary.languages)))
+        self.languages = tuple(primary.languages)
         self.out_of_scope = primary.out_of_scope
-        self.head = primary.head
         self.last_rescored_share = 0.0
 
     def covers(self, language: str) -> bool:
-        """In scope only where both models are."""
-        return self.primary.covers(language) and self.secondary.covers(language)
+        """In scope wherever the primary is (the secondary only refines what it covers)."""
+        return self.primary.covers(language)
 
-    def probabilities(self, texts: Sequence[str], languages: Sequence[str], hits: list) -> np.ndarray:
-        """Primary probabilities, replaced by the secondary's where any label is within the band."""
-        probs = self.primary.probabilities(texts, languages, hits)
-        near = np.abs(probs - self.primary.head.thresholds[None, :]) < self.band
-        redo = np.flatnonzero(near.any(axis=1))
+    def score(
+        self,
+        texts: Sequence[str],
+        languages: Sequence[str],
+        hits: list,
+        contexts: Sequence[str] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Probabilities and, per row, the thresholds of the model that produced them."""
+        probs = np.array(self.primary.probabilities(texts, languages, hits, contexts), dtype=float)
+        thr = np.array(np.broadcast_to(self.primary.thresholds, probs.shape), dtype=float)
+        near = cascade_uncertain(probs, self.primary.thresholds, self.band)
+        redo = [i for i in np.flatnonzero(near) if self.secondary.covers(languages[i])]
         self.last_rescored_share = len(redo) / max(len(texts), 1)
-        if len(redo):
+        if redo:
             probs[redo] = self.secondary.probabilities(
-                [texts[i] for i in redo], [languages[i] for i in redo], [hits[i] for i in redo]
+                [texts[i] for i in redo],
+                [languages[i] for i in redo],
+                [hits[i] for i in redo],
+                [contexts[i] for i in redo] if contexts is not None else None,
             )
-        return probs
+            thr[redo] = self.secondary.thresholds[None, :]
+        return probs, thr
 
-    def decide(self, probs: np.ndarray) -> np.ndarray:
-        """Decisions with the thresholds of the model that produced each row (both share labels)."""
-        return probs >= self.secondary.head.thresholds[None, :]
+    def probabilities(
+        self,
+        texts: Sequence[str],
+        languages: Sequence[str],
+        hits: list,
+        contexts: Sequence[str] | None = None,
+    ) -> np.ndarray:
+        """Probabilities of the model that scored each passage (see :meth:`score` for its thresholds)."""
+        return self.score(texts, languages, hits, contexts)[0]
 
-    def predict_texts(self, texts: Sequence[str], languages: Sequence[str]) -> Predictions:
+    def predict_texts(
+        self, texts: Sequence[str], languages: Sequence[str], contexts: Sequence[str] | None = None
+    ) -> Predictions:
         """Classify passages with the cascade."""
         return _predict_with_scope(
             self,
             texts,
             languages,
-            lambda idx, hits: self.probabilities([texts[i] for i in idx], [languages[i] for i in idx], hits),
+            lambda idx, hits: self.score(
+                [texts[i] for i in idx],
+                [languages[i] for i in idx],
+                hits,
+                [contexts[i] for i in idx] if contexts is not None else None,
+            ),
         )
 
 
+def cascade_uncertain(probs: np.ndarray, thresholds: np.ndarray, band: float) -> np.ndarray:
+    """The cascade's routing rule: True where any label's probability is within ``band`` of its threshold."""
+    return (np.abs(np.asarray(probs) - np.asarray(thresholds)) < band).any(axis=1)
+
+
+def cascade_decide(
+    p_primary: np.ndarray,
+    t_primary: np.ndarray,
+    p_secondary: np.ndarray,
+    t_secondary: np.ndarray,
+    band: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The cascade on precomputed scores (used on out-of-fold predictions to choose the band).
+
+    ``t_*`` may be one threshold row or one row per passage (each row's own fold thresholds).
+    Returns (probabilities, decisions, re-scored mask); every row is decided with the thresholds
+    of the model whose probabilities it keeps.
+    """
+    tp = np.broadcast_to(t_primary, p_primary.shape)
+    ts = np.broadcast_to(t_secondary, p_secondary.shape)
+    redo = cascade_uncertain(p_primary, tp, band)
+    probs = np.where(redo[:, None], p_secondary, p_primary)
+    thr = np.where(redo[:, None], ts, tp)
+    return probs, probs >= thr, redo
+
+
+def choose_band(
+    y: np.ndarray,
+    p_primary: np.ndarray,
+    t_primary: np.ndarray,
+    p_secondary: np.ndarray,
+    t_secondary: np.ndarray,
+    bands: Sequence[float] = (0.02, 0.05, 0.1, 0.15, 0.2, 0.3),
+    tolerance: float = 0.01,
+) -> tuple[float, list[dict]]:
+    """The narrowest band whose out-of-fold macro-F1 is within ``tolerance`` of the secondary alone.
+
+    Narrower bands re-score fewer passages (faster); the secondary alone is the accuracy the
+    cascade tries to keep. Returns the band and one row per band tried (share re-scored, macro-F1).
+    """
+    from .train import label_metrics
+
+    target = label_metrics(y, p_secondary >= np.broadcast_to(t_secondary, p_secondary.shape))["macro_f1"]
+    rows = []
+    for band in sorted(bands):
+        _, dec, redo = cascade_decide(p_primary, t_primary, p_secondary, t_secondary, band)
+        rows.append(
+            {"band": band, "share": float(redo.mean()), "macro_f1": label_metrics(y, dec)["macro_f1"]}
+        )
+    ok = [r for r in rows if r["macro_f1"] >= target - tolerance]
+    best = ok[0] if ok else max(rows, key=lambda r: r["macro_f1"])
+    return float(best["band"]), rows
+
+
 def _predict_with_scope(model, texts: Sequence[str], languages: Sequence[str], probs_fn) -> Predictions:  # noqa: ANN001
+    """Shared scope handling: in-scope passages via ``probs_fn(idx, hits) -> (probs, row thresholds)``."""
     n = len(texts)
     hits = match_rules(texts, languages)
     probs = np.zeros((n, len(LABELS)))
@@ -258,12 +356,9 @@ def _predict_with_scope(model, texts: Sequence[str], languages: Sequence[str], p
     reasons = [""] * n
     covered = [i for i in range(n) if model.covers(languages[i]) and texts[i].strip()]
     if covered:
-        p = probs_fn(covered, [hits[i] for i in covered])
+        p, thr = probs_fn(covered, [hits[i] for i in covered])
         probs[covered] = p
-        thresholds = (
-            model.head.thresholds if not isinstance(model, CascadeModel) else model.secondary.head.thresholds
-        )
-        decisions[covered] = p >= thresholds[None, :]
+        decisions[covered] = p >= thr
         for i in covered:
             in_scope[i] = True
     covered_set = set(covered)
@@ -429,14 +524,28 @@ def read_meta(path: Path) -> dict:
     return meta
 
 
-def load_model(path: Path) -> SingleModel | CascadeModel:
+def load_model(path: Path):  # noqa: ANN201 - SingleModel, CascadeModel, FinetunedModel or LanguageRouter
     """Load a model folder (single or cascade) safely."""
     path = Path(path)
     meta = read_meta(path)
     _check_versions(meta, path)
-    if meta.get("kind") == "cascade":
+    kind = meta.get("kind", "single")
+    if kind == "cascade":
         primary = load_model(path / meta["primary"])
         secondary = load_model(path / meta["secondary"])
-        assert isinstance(primary, SingleModel) and isinstance(secondary, SingleModel)
+        if isinstance(primary, CascadeModel) or isinstance(secondary, CascadeModel):
+            raise ModelLoadError(
+                f"{path}: a cascade is built from two single models, not from another cascade"
+            )
         return CascadeModel(path, meta, primary, secondary)
+    if kind == "finetuned":
+        from .finetuned import FinetunedModel
+
+        return FinetunedModel(path, meta)
+    if kind == "by-language":
+        from .bylanguage import LanguageRouter
+
+        return LanguageRouter.load(path, meta)
+    if kind != "single":
+        raise ModelLoadError(f"{path}: unknown model kind {kind!r}")
     return SingleModel(path, meta, _load_head(path))

@@ -74,6 +74,13 @@ def default_model() -> str:
     return str(DEFAULT_MODEL_DIR) if (DEFAULT_MODEL_DIR / "meta.json").exists() else "rules"
 
 
+def passage_context(heading: str, lead_in: str) -> str:
+    """A passage's heading and list lead-in, the context segment models trained with context read."""
+    from .finetuned import passage_context as join
+
+    return join(heading, lead_in)
+
+
 def process_source(source: Source, job: ScoreJob) -> dict:
     """Parse, segment, classify and score one document; return a JSON-able record.
 
@@ -86,7 +93,11 @@ def process_source(source: Source, job: ScoreJob) -> dict:
         return {"doc_id": source.doc_id, "failure": asdict(doc)}
     passages = segment_document(doc, max_words=job.config.max_words)
     clf = load_classifier(job.model)
-    preds = clf.predict_texts([p.text for p in passages], [p.language for p in passages])
+    preds = clf.predict_texts(
+        [p.text for p in passages],
+        [p.language for p in passages],
+        [passage_context(p.heading, p.context) for p in passages],
+    )
     basis = preds.probs if job.config.score.basis == "probabilities" else preds.decisions.astype(float)
     scores = score_document(doc.doc_id, basis, job.config.score, in_scope=preds.in_scope)
     rows = []

@@ -320,6 +320,19 @@ def train(
         "metrics": {"cross_validated": cv, "rules_baseline": rules_baseline(data)},
         "versions": library_versions(),
     }
+    from .evalstats import analysis
+    from .oof import grouped_folds, oof_summary
+
+    meta["metrics"]["analysis"] = analysis(data.y, decisions, probs, data.doc_ids, data.languages)
+
+    meta["oof"] = oof_summary(
+        data.y,
+        probs,
+        head.thresholds,
+        grouped_folds(data.doc_ids, cfg.outer_folds),
+        source="outer-fold calibrated probabilities of nested grouped CV; saved model's thresholds",
+        doc_ids=list(data.doc_ids),
+    )
     return TrainResult(head, meta, probs, decisions, time.perf_counter() - t0)
 
 

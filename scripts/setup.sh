@@ -2,6 +2,7 @@
 # Create .venv/ at the repository root and install the toolkit into it.
 #   scripts/setup.sh          runtime install (parse, score, classify, annotate)
 #   scripts/setup.sh test     + test tools, and Debian's chromium for the browser tests
+#   scripts/setup.sh finetune + torch, transformers and onnx, to fine-tune the accurate tier
 # torch is pinned through constraints.txt (a CPU build here), never in the package metadata.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +15,8 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null
   if [ "${1:-run}" = "test" ]; then
     .venv/bin/python -m pip install -q -c constraints.txt -e ".[test]"
+  elif [ "${1:-run}" = "finetune" ]; then
+    .venv/bin/python -m pip install -q -c constraints.txt -e ".[transformers,finetune]"
   else
     .venv/bin/python -m pip install -q -c constraints.txt -e ".[transformers]"
   fi

@@ -1,0 +1,104 @@
+"""The cascade decision rule: each passage is decided with the thresholds of the model that scored it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cocreation_nlp.codebook import LABELS
+from cocreation_nlp.model import CascadeModel, cascade_decide, cascade_uncertain, choose_band
+
+K = len(LABELS)
+
+
+class Stub:
+    """A model with fixed probabilities per text and its own thresholds."""
+
+    out_of_scope = "rules"
+
+    def __init__(self, table: dict[str, float], thresholds: float, languages=("en",), name="stub") -> None:
+        self.table = table
+        self.thresholds = np.full(K, thresholds)
+        self.languages = tuple(languages)
+        self.labels = LABELS
+        self.model_id = name
+        self.calls: list[list[str]] = []
+
+    def covers(self, language: str) -> bool:
+        return language in self.languages
+
+    def probabilities(self, texts, languages, hits, contexts=None) -> np.ndarray:
+        self.calls.append(list(texts))
+        return np.array([[self.table[t]] * K for t in texts])
+
+
+def _cascade(primary: Stub, secondary: Stub, band: float) -> CascadeModel:
+    return CascadeModel(Path("."), {"band": band, "model_id": "c"}, primary, secondary)
+
+
+def test_each_passage_decided_with_the_thresholds_of_the_model_that_scored_it() -> None:
+    # Primary: threshold 0.2. Secondary: threshold 0.8. Band 0.05 around the primary's threshold.
+    primary = Stub({"clear": 0.5, "near": 0.22, "low": 0.05}, 0.2, name="p")
+    secondary = Stub({"near": 0.6, "clear": 0.9, "low": 0.9}, 0.8, name="s")
+    pred = _cascade(primary, secondary, 0.05).predict_texts(["clear", "near", "low"], ["en"] * 3)
+    # "clear": primary 0.5 >= its own 0.2 -> positive (the old code compared it with the secondary's 0.8: negative).
+    assert pred.decisions[0].all() and np.allclose(pred.probs[0], 0.5)
+    # "near": re-scored, secondary 0.6 < its own 0.8 -> negative (the primary's 0.2 would have said yes).
+    assert not pred.decisions[1].any() and np.allclose(pred.probs[1], 0.6)
+    # "low": far below the primary's threshold -> primary's negative, never sent to the secondary.
+    assert not pred.decisions[2].any()
+    assert secondary.calls == [["near"]]
+
+
+def test_secondary_only_where_it_covers_the_language() -> None:
+    primary = Stub({"a": 0.21, "b": 0.21}, 0.2, languages=("en", "fr"))
+    secondary = Stub({"a": 0.9, "b": 0.9}, 0.5, languages=("en",))
+    casc = _cascade(primary, secondary, 0.05)
+    pred = casc.predict_texts(["a", "b"], ["en", "fr"])
+    assert np.allclose(pred.probs[0], 0.9) and np.allclose(pred.probs[1], 0.21)
+    assert pred.decisions[1].all()  # primary's own threshold 0.2
+    assert pred.in_scope == [True, True] and casc.last_rescored_share == 0.5
+
+
+def test_cascade_decide_matches_the_model_and_uses_row_thresholds() -> None:
+    rng = np.random.default_rng(0)
+    pp, ps = rng.uniform(size=(200, K)), rng.uniform(size=(200, K))
+    tp = rng.uniform(0.2, 0.6, size=(200, K))  # per-row fold thresholds
+    ts = np.full(K, 0.5)
+    probs, dec, redo = cascade_decide(pp, tp, ps, ts, 0.1)
+    assert np.array_equal(redo, cascade_uncertain(pp, tp, 0.1))
+    assert np.array_equal(dec[redo], ps[redo] >= 0.5)
+    assert np.array_equal(dec[~redo], pp[~redo] >= tp[~redo])
+    assert np.array_equal(probs[~redo], pp[~redo])
+
+
+def test_band_chosen_on_folds_is_the_narrowest_that_keeps_the_accuracy() -> None:
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, size=(400, K))
+    secondary = np.clip(y * 0.8 + rng.normal(0.1, 0.05, size=y.shape), 0, 1)  # accurate
+    primary = np.clip(
+        0.5 + rng.normal(0, 0.15, size=y.shape), 0, 1
+    )  # uninformative, centred on its threshold
+    band, rows = choose_band(y, primary, 0.5, secondary, 0.5, bands=(0.01, 0.1, 0.3, 0.45), tolerance=0.01)
+    shares = [r["share"] for r in rows]
+    assert shares == sorted(shares)  # wider band, more passages re-scored
+    chosen = next(r for r in rows if r["band"] == band)
+    best = max(r["macro_f1"] for r in rows)
+    assert chosen["macro_f1"] >= best - 0.011
+    assert all(r["macro_f1"] < best - 0.01 for r in rows if r["band"] < band)
+
+
+def test_unknown_model_kind_is_refused(tmp_path: Path) -> None:
+    import json
+
+    from cocreation_nlp.errors import ModelLoadError
+    from cocreation_nlp.model import load_model
+
+    (tmp_path / "weird").mkdir()
+    (tmp_path / "weird" / "meta.json").write_text(
+        json.dumps({"schema_version": 1, "labels": list(LABELS), "kind": "mystery", "model_id": "x"})
+    )
+    with pytest.raises(ModelLoadError, match="unknown model kind"):
+        load_model(tmp_path / "weird")

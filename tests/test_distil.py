@@ -1,0 +1,122 @@
+"""Distillation data: train documents only, never a reserved one; soft labels from the right fold's teacher."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cocreation_nlp.annotations import LabelledSet
+from cocreation_nlp.codebook import LABELS
+from cocreation_nlp.distil import distil_cross_validate, soft_rows, unlabelled_passages
+from cocreation_nlp.errors import AnnotationError
+
+TRAIN_TEXT = """# Aims
+
+Residents told us in interviews that the housing form was confusing.
+
+The tenants' association will help run the housing programme.
+
+Nurses will be trained to work with families.
+"""
+RESERVED_TEXT = """# Secret
+
+The reserved document says residents co-designed the service.
+
+A second reserved paragraph about charities.
+"""
+
+
+def _corpus(tmp_path: Path, *, with_split: bool = True) -> Path:
+    root = tmp_path / "corpus"
+    root.mkdir()
+    (root / "train-doc.md").write_text(TRAIN_TEXT, encoding="utf-8")
+    (root / "reserved-doc.md").write_text(RESERVED_TEXT, encoding="utf-8")
+    if with_split:
+        rows = "doc_id,file,split\ntrain-doc,train-doc.md,train\nreserved-doc,reserved-doc.md,reserved\n"
+    else:
+        rows = "doc_id,file\ntrain-doc,train-doc.md\nreserved-doc,reserved-doc.md\n"
+    (root / "manifest.csv").write_text(rows, encoding="utf-8")
+    return root
+
+
+def _labelled_first_passage(corpus: Path) -> LabelledSet:
+    from cocreation_nlp.ingest import discover, read_one
+    from cocreation_nlp.segment import segment_document
+
+    src = next(s for s in discover([corpus]) if s.doc_id == "train-doc")
+    p = segment_document(read_one(src))[0]
+    return LabelledSet([p.passage_id], [p.doc_id], [p.text], ["en"], np.zeros((1, len(LABELS)), dtype=int))
+
+
+def test_unlabelled_passages_come_from_train_documents_only(tmp_path: Path) -> None:
+    corpus = _corpus(tmp_path)
+    labelled = _labelled_first_passage(corpus)
+    unl = unlabelled_passages(labelled, [corpus])
+    assert len(unl) == 2  # the train document's other two passages
+    assert set(unl.doc_ids) == {"train-doc"}
+    assert labelled.passage_ids[0] not in unl.passage_ids
+    assert not any("reserved" in t for t in unl.texts)
+    assert all(c == "Aims" for c in unl.contexts)  # the heading travels as context
+
+
+def test_a_corpus_without_split_is_refused(tmp_path: Path) -> None:
+    corpus = _corpus(tmp_path, with_split=False)
+    with pytest.raises(AnnotationError, match="split"):
+        unlabelled_passages(_labelled_first_passage(corpus), [corpus])
+
+
+def test_soft_rows_are_the_cross_entropy_to_the_soft_target() -> None:
+    X = np.arange(6, dtype=float).reshape(3, 2)
+    soft = np.array([[0.9] * len(LABELS), [0.2] * len(LABELS), [0.5] * len(LABELS)])
+    X2, ys, ws = soft_rows(X, soft, 0.5)
+    assert X2.shape == (6, 2)
+    assert ys[0].tolist() == [1, 1, 1, 0, 0, 0]
+    np.testing.assert_allclose(ws[0], [0.45, 0.1, 0.25, 0.05, 0.4, 0.25])
+
+
+def test_fold_students_never_see_soft_rows_of_their_test_documents(monkeypatch) -> None:
+    import cocreation_nlp.distil as distil
+    from cocreation_nlp.train import TrainConfig
+
+    seen: list[tuple[set, set, np.ndarray]] = []
+    real = distil.fit_student
+
+    def spy(X_lab, Y, groups, X_unl, soft, unl_groups, cfg, weight):  # noqa: ANN001
+        seen.append((set(groups.tolist()), set(unl_groups.tolist()), soft.copy()))
+        return real(X_lab, Y, groups, X_unl, soft, unl_groups, cfg, weight)
+
+    monkeypatch.setattr(distil, "fit_student", spy)
+    rng = np.random.default_rng(0)
+    n_docs, per = 6, 10
+    groups = np.repeat([f"d{i}" for i in range(n_docs)], per)
+    Y = (rng.uniform(size=(len(groups), len(LABELS))) < 0.3).astype(int)
+    Y[:2] = 1
+    X = rng.normal(size=(len(groups), 4)) + Y[:, :4]
+    folds = np.repeat(np.arange(3), 2 * per)
+    unl_groups = np.repeat([f"d{i}" for i in range(n_docs)], 3)
+    Xu = rng.normal(size=(len(unl_groups), 4))
+    # Fold k's teacher marks its soft labels with the value k / 10, so the test can tell them apart.
+    soft_by_fold = np.stack([np.full((len(unl_groups), len(LABELS)), k / 10) for k in range(3)])
+    cfg = TrainConfig(embedder="none", tfidf=False, outer_folds=3, inner_folds=2, c_grid=(1.0,), n_jobs=1)
+    texts = [f"t{i}" for i in range(len(groups))]
+    probs, _ = distil_cross_validate(
+        X,
+        texts,
+        Y,
+        groups,
+        folds,
+        Xu,
+        [f"u{i}" for i in range(len(unl_groups))],
+        unl_groups,
+        soft_by_fold,
+        cfg,
+        0.5,
+    )
+    assert probs.shape == Y.shape and len(seen) == 3
+    for k, (lab_docs, soft_docs, soft) in enumerate(seen):
+        test_docs = set(groups[folds == k].tolist())
+        assert not soft_docs & test_docs  # no soft row from the held-out documents
+        assert soft_docs == lab_docs  # and every other train document's
+        assert np.allclose(soft, k / 10)  # labelled by fold k's teacher
