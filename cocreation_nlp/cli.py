@@ -393,18 +393,34 @@ def cascade(
         "models/cascade"
     ),
     band: Annotated[
-        float, typer.Option(help="Re-score passages whose probability is within this of a threshold.")
-    ] = 0.05,
+        str,
+        typer.Option(
+            help="Re-score passages whose probability is within this of a threshold, or 'auto': the narrowest band "
+            "whose out-of-fold macro-F1 is within 0.01 of the accurate model alone (both models' oof.npz)."
+        ),
+    ] = "auto",
 ) -> None:
     """Combine two models into a cascade: the cheap one scores all passages, the accurate one the uncertain ones.
 
-    Example: cocreation cascade models/default models/minilm-onnx -o models/cascade --band 0.05
+    Example: cocreation cascade models/default models/finetuned -o models/cascade --band auto
     """
     from .model import save_cascade
 
     try:
-        meta = save_cascade(output, primary, secondary, band=band)
-    except CocreationError as err:
+        chosen: dict | None = None
+        if band == "auto":
+            from .oof import band_from_folds
+
+            value, rows = band_from_folds(primary, secondary)
+            chosen = {
+                "method": "narrowest band within 0.01 macro-F1 of the secondary alone, grouped OOF",
+                "rows": rows,
+            }
+            typer.echo(f"Band chosen on the folds: {value}", err=True)
+        else:
+            value = float(band)
+        meta = save_cascade(output, primary, secondary, band=value, chosen_on_folds=chosen)
+    except (CocreationError, FileNotFoundError, ValueError) as err:
         raise _fail(str(err)) from err
     typer.echo(f"Wrote cascade {meta['model_id']} to {output}", err=True)
 

@@ -420,7 +420,9 @@ def _replace_dir(tmp: Path, path: Path) -> None:
         tmp.rename(path)
 
 
-def save_cascade(path: Path, primary: Path, secondary: Path, *, band: float = 0.05) -> dict:
+def save_cascade(
+    path: Path, primary: Path, secondary: Path, *, band: float = 0.05, chosen_on_folds: dict | None = None
+) -> dict:
     """Write a cascade model folder that points at two single-model folders.
 
     The primary (cheap) model scores every passage; passages whose probability
@@ -448,6 +450,7 @@ def save_cascade(path: Path, primary: Path, secondary: Path, *, band: float = 0.
         "primary": os.path.relpath(Path(primary).resolve(), path.resolve()),
         "secondary": os.path.relpath(Path(secondary).resolve(), path.resolve()),
         "band": band,
+        "band_choice": chosen_on_folds,
         "versions": library_versions(),
     }
     (path / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")

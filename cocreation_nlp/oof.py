@@ -104,3 +104,63 @@ def grouped_folds(doc_ids: list[str] | np.ndarray, n_folds: int) -> np.ndarray:
     for f, (_, te) in enumerate(GroupKFold(n_splits=k).split(groups, groups=groups)):
         folds[te] = f
     return folds
+
+
+def oof_predictions(folder) -> dict[str, np.ndarray]:  # noqa: ANN001 - a model folder path
+    """Per-passage out-of-fold calibrated probabilities and each row's thresholds, from a model folder's ``oof.npz``.
+
+    Linear models store them directly; a finetuned model stores logits, which are calibrated and
+    thresholded here with each fold's cross-fitted parameters (never fitted on that fold).
+
+    Raises:
+        FileNotFoundError: the folder has no ``oof.npz`` (retrain it with this release).
+    """
+    from pathlib import Path
+
+    file = Path(folder) / "oof.npz"
+    if not file.exists():
+        raise FileNotFoundError(
+            f"{file}: no out-of-fold predictions here; retrain the model with this release"
+        )
+    with np.load(file, allow_pickle=False) as z:
+        arr = {k: z[k] for k in z.files}
+    if "probs" in arr:
+        return {
+            "passage_ids": arr["passage_ids"],
+            "probs": arr["probs"],
+            "thresholds": arr["row_thresholds"],
+            "y": arr["y"],
+        }
+    from .finetune import fit_calibration
+    from .finetuned import calibrate
+
+    logits = arr.get("logits_int8", arr["logits"])
+    folds, y = arr["folds"], arr["y"]
+    probs = np.zeros_like(logits, dtype=float)
+    thr = np.zeros_like(logits, dtype=float)
+    for k in np.unique(folds):
+        te = folds == k
+        platt, t = fit_calibration(logits[~te], y[~te])
+        probs[te] = calibrate(logits[te], platt)
+        thr[te] = t[None, :]
+    return {"passage_ids": arr["passage_ids"], "probs": probs, "thresholds": thr, "y": y}
+
+
+def band_from_folds(primary, secondary, bands=(0.02, 0.05, 0.1, 0.15, 0.2, 0.3), tolerance: float = 0.01):  # noqa: ANN001, ANN201
+    """Choose a cascade band on the two models' out-of-fold predictions (passages both hold).
+
+    Returns (band, rows) from :func:`cocreation_nlp.model.choose_band`.
+    """
+    from .model import choose_band
+
+    a, b = oof_predictions(primary), oof_predictions(secondary)
+    pos = {pid: i for i, pid in enumerate(b["passage_ids"].tolist())}
+    ia = [i for i, pid in enumerate(a["passage_ids"].tolist()) if pid in pos]
+    ib = [pos[pid] for pid in a["passage_ids"][ia].tolist()]
+    if len(ia) < 20:
+        raise ValueError(
+            "the two models share fewer than 20 out-of-fold passages: train them on the same annotations"
+        )
+    return choose_band(
+        a["y"][ia], a["probs"][ia], a["thresholds"][ia], b["probs"][ib], b["thresholds"][ib], bands, tolerance
+    )

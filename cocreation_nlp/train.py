@@ -262,7 +262,7 @@ def train(
         raise AnnotationError(f"only {len(data)} labelled passages: at least 20 are needed to train")
     X = features if features is not None else featurize(data.texts, data.languages, cfg.embedder)
     groups = np.asarray(data.doc_ids)
-    probs, decisions, _ = cross_validate(X, data.y, groups, cfg, data.texts)
+    probs, decisions, row_thresholds = cross_validate(X, data.y, groups, cfg, data.texts)
     cv = label_metrics(data.y, decisions, probs)
     vec = slim_tfidf(make_tfidf().fit(data.texts)) if cfg.tfidf else None
     head, info = fit_head(combine(X, data.texts, vec), data.y, groups, cfg)
@@ -333,7 +333,17 @@ def train(
         source="outer-fold calibrated probabilities of nested grouped CV; saved model's thresholds",
         doc_ids=list(data.doc_ids),
     )
-    return TrainResult(head, meta, probs, decisions, time.perf_counter() - t0)
+    extra = {
+        "oof_arrays": {
+            "passage_ids": np.asarray(data.passage_ids, dtype=str),
+            "doc_ids": np.asarray(data.doc_ids, dtype=str),
+            "folds": grouped_folds(data.doc_ids, cfg.outer_folds).astype(np.int64),
+            "y": data.y.astype(np.int8),
+            "probs": probs.astype(np.float32),
+            "row_thresholds": row_thresholds.astype(np.float32),
+        }
+    }
+    return TrainResult(head, meta, probs, decisions, time.perf_counter() - t0, extra)
 
 
 def save_trained(result: TrainResult, out_dir: Path) -> None:
@@ -342,3 +352,7 @@ def save_trained(result: TrainResult, out_dir: Path) -> None:
 
     save_single(out_dir, result.meta, result.head)
     (out_dir / "README.md").write_text(render_model_card(result.meta), encoding="utf-8")
+    if result.extra.get("oof_arrays"):
+        # Per-passage out-of-fold probabilities and each row's fold thresholds (numbers and ids, no
+        # text): what choosing a cascade band on the folds, or auditing labels, needs.
+        np.savez_compressed(out_dir / "oof.npz", **result.extra["oof_arrays"])

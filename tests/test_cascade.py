@@ -102,3 +102,35 @@ def test_unknown_model_kind_is_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(ModelLoadError, match="unknown model kind"):
         load_model(tmp_path / "weird")
+
+
+def test_cli_cascade_band_auto_is_chosen_on_both_models_folds(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from cocreation_nlp.cli import app
+    from cocreation_nlp.model import load_model
+    from cocreation_nlp.train import TrainConfig, save_trained, train
+
+    from .test_model import _dataset
+
+    data = _dataset(n_docs=6, per_doc=16)
+    for name, tfidf in (("a", False), ("b", True)):
+        save_trained(
+            train(data, TrainConfig(embedder="static", tfidf=tfidf, outer_folds=3, inner_folds=2, n_jobs=1)),
+            tmp_path / name,
+        )
+        with np.load(tmp_path / name / "oof.npz", allow_pickle=False) as z:
+            assert z["probs"].shape == (len(data), K) and z["row_thresholds"].shape == (len(data), K)
+    r = CliRunner().invoke(
+        app, ["cascade", str(tmp_path / "a"), str(tmp_path / "b"), "-o", str(tmp_path / "c")]
+    )
+    assert r.exit_code == 0, r.output
+    meta = json.loads((tmp_path / "c" / "meta.json").read_text())
+    assert meta["band"] in [row["band"] for row in meta["band_choice"]["rows"]]
+    assert isinstance(load_model(tmp_path / "c"), CascadeModel)
+    r = CliRunner().invoke(
+        app, ["cascade", str(tmp_path / "a"), str(tmp_path / "nowhere"), "-o", str(tmp_path / "d")]
+    )
+    assert r.exit_code == 1 and "nowhere" in r.stderr
