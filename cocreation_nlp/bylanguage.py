@@ -207,3 +207,20 @@ class LanguageRouter:
                 in_scope[i] = pred.in_scope[k]
                 reasons[i] = pred.reasons[k] if pred.reasons else ""
         return Predictions(LABELS, probs, decisions, evidence, in_scope, reasons, self.model_id)
+
+
+def train_from_annotations(
+    annotation_files: Sequence[str | Path],
+    output: Path,
+    default_model: Path,
+    cfg=None,  # noqa: ANN001 - train.TrainConfig
+    *,
+    corpus: Sequence[str | Path] | None = None,
+) -> dict:
+    """``cocreation train --method per-language``: resolve the annotations, train and compare per language."""
+    from .annotations import default_corpus, load_records, resolve_records
+
+    data = resolve_records(load_records(annotation_files), list(corpus or default_corpus()))
+    return train_language_models(
+        data, output, default_model, cfg, annotation_files=[str(a) for a in annotation_files]
+    )

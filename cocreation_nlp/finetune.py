@@ -71,7 +71,7 @@ class FinetuneConfig:
     dropout: float = 0.1
     folds: int = 5
     seed: int = 0
-    threads: int = 2
+    threads: int = 0  # torch threads; 0 = the cores this process may use
     quantize: str = (
         "auto"  # "int8", "fp32", or "auto": int8 unless it costs > int8_tolerance macro-F1 on the folds
     )
@@ -289,7 +289,9 @@ def fit_network(
     """
     torch = _torch()
     torch.manual_seed(cfg.seed)
-    torch.set_num_threads(max(1, cfg.threads))
+    from .embed import n_cores
+
+    torch.set_num_threads(cfg.threads if cfg.threads > 0 else n_cores())
     rng = np.random.default_rng(cfg.seed)
     rows = np.arange(len(data)) if rows is None else np.asarray(rows)
     Y = np.asarray(targets, dtype=np.float32)

@@ -152,3 +152,34 @@ def test_oof_summary_rates() -> None:
     assert r["tpr"] == pytest.approx(0.75) and r["fpr"] == pytest.approx(1 / 6)
     assert r["hist_pos"][18] == 3 and sum(r["hist_neg"]) == 6  # 0.9 falls in the bin [0.90, 0.95)
     assert s["labels"]["collective"]["tpr"] is None  # no positives: undefined, not 0
+
+
+def test_cli_evaluate_reports_intervals_ece_languages_and_plot(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from cocreation_nlp.annotate.records import AnnotationRecord, write_records
+    from cocreation_nlp.cli import app
+    from cocreation_nlp.types import fingerprint
+
+    data = _dataset(n_docs=5, per_doc=8, seed=2)
+    recs = [
+        AnnotationRecord(
+            doc_id=d,
+            passage_id=p,
+            fingerprint=fingerprint(t),
+            labels=[lab for lab, v in zip(LABELS, row, strict=True) if v],
+            annotator="t",
+            created_at="2026-01-01T00:00:00Z",
+            codebook_version="1.1",
+            text=t,
+        )
+        for p, d, t, row in zip(data.passage_ids, data.doc_ids, data.texts, data.y.tolist(), strict=True)
+    ]
+    write_records(recs, tmp_path / "g.jsonl")
+    r = CliRunner().invoke(
+        app, ["evaluate", str(tmp_path / "g.jsonl"), "--model", "rules", "-o", str(tmp_path / "ev")]
+    )
+    assert r.exit_code == 0, r.output
+    md = (tmp_path / "ev.md").read_text()
+    assert "interval over documents" in md and "ECE" in md and "Language `und`" in md
+    assert (tmp_path / "ev.reliability.png").read_bytes()[:4] == b"\x89PNG"
