@@ -286,6 +286,12 @@ def train(
     teacher: Annotated[
         Path | None, typer.Option(help="For --method distil: a finetuned model folder (with its oof.npz).")
     ] = None,
+    baseline: Annotated[
+        Path | None,
+        typer.Option(
+            help="For --method distil: a plain linear model folder trained on the same annotations (reuses its CV)."
+        ),
+    ] = None,
     default_model: Annotated[
         Path | None,
         typer.Option(
@@ -369,6 +375,7 @@ def train(
                 teacher,
                 TrainConfig(embedder=embedder, tfidf=tfidf),
                 corpus=corpus,
+                baseline=baseline,
                 progress=lambda m: typer.echo(m, err=True),
             )
         except CocreationError as err:

@@ -263,16 +263,20 @@ def distil_from_annotations(
     *,
     corpus: Sequence[str | Path] | None = None,
     weight: float = 0.5,
+    baseline: Path | None = None,
     progress=None,  # noqa: ANN001
 ) -> dict:
     """``cocreation train --method distil``: the fast model learning human labels plus the teacher's soft labels.
 
     Reports the student with and without the soft labels on the teacher's folds (the same
-    document-grouped folds), and saves the distilled model with its model card.
+    document-grouped folds), and saves the distilled model with its model card. ``baseline`` (a
+    plain linear model folder trained on the same annotations, with its ``oof.npz``) saves
+    re-running the plain model's nested CV for the "without" figures.
     """
     import hashlib
     import json
     import time
+    from datetime import UTC, datetime
 
     from .annotations import default_corpus, load_records, resolve_records
     from .classify import match_rules
@@ -297,13 +301,29 @@ def distil_from_annotations(
     Xu = featurize(unl_texts, unl_langs, cfg.embedder)
     groups = np.asarray(data.doc_ids)
     # Without soft labels: the plain linear model, whose nested CV runs on the same GroupKFold folds.
-    say("grouped CV without soft labels (plain linear model)")
-    base = train(data, cfg, annotation_files=[str(a) for a in annotation_files], features=X)
     if not np.array_equal(grouped_folds(data.doc_ids, cfg.outer_folds), folds):
         raise AnnotationError(
             "the teacher's folds differ from the student's: retrain the teacher on these annotations"
         )
-    p0, d0 = base.oof_probs, base.oof_decisions
+    if baseline is not None:
+        say(
+            f"without soft labels: the plain linear model in {baseline} (its own nested CV on the same folds)"
+        )
+        bmeta = json.loads((Path(baseline) / "meta.json").read_text(encoding="utf-8"))
+        if bmeta.get("training", {}).get("sha256") != data.fingerprint():
+            raise AnnotationError(
+                f"{baseline} was trained on other annotations: retrain it or leave --baseline out"
+            )
+        with np.load(Path(baseline) / "oof.npz", allow_pickle=False) as z:
+            bpos = {pid: i for i, pid in enumerate(z["passage_ids"].tolist())}
+            rows = [bpos[pid] for pid in data.passage_ids]
+            p0 = z["probs"][rows].astype(float)
+            d0 = p0 >= z["row_thresholds"][rows]
+        base = TrainResult(None, bmeta, p0, d0)
+    else:
+        say("grouped CV without soft labels (plain linear model)")
+        base = train(data, cfg, annotation_files=[str(a) for a in annotation_files], features=X)
+        p0, d0 = base.oof_probs, base.oof_decisions
     say("grouped CV with soft labels")
     p1, d1 = distil_cross_validate(
         X, data.texts, data.y, groups, folds, Xu, unl_texts, unl_groups, soft_by_fold, cfg, weight
@@ -331,7 +351,10 @@ def distil_from_annotations(
         weight,
     )
     head.tfidf = vec
-    meta = base.meta  # embedder, rules and training data as for the plain model; distillation's own below
+    meta = json.loads(
+        json.dumps(base.meta)
+    )  # as for the plain model (embedder, rules, data); distillation's below
+    meta["created_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     tmeta = json.loads((Path(teacher) / "meta.json").read_text(encoding="utf-8"))
     digest = hashlib.sha256(f"{meta['model_id']}|{tmeta['model_id']}|{weight}".encode()).hexdigest()[:8]
     meta["model_id"] = f"{meta['model_id'][:8]}-distil-{digest}"

@@ -120,3 +120,92 @@ def test_fold_students_never_see_soft_rows_of_their_test_documents(monkeypatch) 
         assert not soft_docs & test_docs  # no soft row from the held-out documents
         assert soft_docs == lab_docs  # and every other train document's
         assert np.allclose(soft, k / 10)  # labelled by fold k's teacher
+
+
+def test_distil_end_to_end_from_a_tiny_teacher(tmp_path: Path) -> None:
+    """Teacher fine-tuned on standoff annotations; the student learns its soft labels on unlabelled train passages."""
+    import random
+
+    pytest.importorskip("transformers")
+    from cocreation_nlp.annotate.records import AnnotationRecord, write_records
+    from cocreation_nlp.distil import distil_from_annotations
+    from cocreation_nlp.finetune import FinetuneConfig, train_from_annotations
+    from cocreation_nlp.ingest import discover, read_one
+    from cocreation_nlp.model import load_model
+    from cocreation_nlp.segment import segment_document
+    from cocreation_nlp.train import TrainConfig
+
+    from .test_finetune import _tiny_base
+    from .test_model import NEUTRAL, TEMPLATES, TOPICS
+
+    rng = random.Random(0)
+    root = tmp_path / "corpus"
+    root.mkdir()
+    rows = ["doc_id,file,split"]
+    truth: dict[str, str | None] = {}
+    for d in range(6):
+        paras = []
+        for i in range(10):
+            label = rng.choice([*TEMPLATES, None])
+            text = (rng.choice(TEMPLATES[label]) if label else rng.choice(NEUTRAL)).format(
+                x=rng.choice(TOPICS)
+            )
+            text += f" Item {d}-{i}."
+            truth[text] = label
+            paras.append(text)
+        (root / f"d{d}.md").write_text("# Plan\n\n" + "\n\n".join(paras) + "\n", encoding="utf-8")
+        rows.append(f"d{d},d{d}.md,train")
+    (root / "r.md").write_text("# R\n\nReserved residents told us things.\n", encoding="utf-8")
+    rows.append("r,r.md,reserved")
+    (root / "manifest.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    records = []
+    for src in discover([root]):
+        if src.doc_id == "r":
+            continue
+        for p in segment_document(read_one(src))[:7]:  # 3 passages per document stay unlabelled
+            label = truth[p.text]
+            records.append(
+                AnnotationRecord(
+                    doc_id=p.doc_id,
+                    passage_id=p.passage_id,
+                    fingerprint=p.fingerprint,
+                    start_char=p.start_char,
+                    end_char=p.end_char,
+                    labels=[label] if label else [],
+                    annotator="t",
+                    created_at="2026-01-01T00:00:00Z",
+                    codebook_version="1.1",
+                )
+            )
+    ann = tmp_path / "a.jsonl"
+    write_records(records, ann)
+    base = _tiny_base(tmp_path / "base")
+    cfg = FinetuneConfig(
+        base=str(base),
+        max_length=32,
+        train_layers=1,
+        epochs=3,
+        batch_size=8,
+        folds=3,
+        threads=1,
+        quantize="fp32",
+    )
+    train_from_annotations([ann], tmp_path / "teacher", cfg, corpus=[root])
+    with np.load(tmp_path / "teacher" / "oof.npz", allow_pickle=False) as z:
+        assert z["extra_logits"].shape == (3, 18, len(LABELS))
+        assert "r" not in set(z["extra_doc_ids"].tolist()) and "r" not in set(z["doc_ids"].tolist())
+    meta = distil_from_annotations(
+        [ann],
+        tmp_path / "student",
+        tmp_path / "teacher",
+        TrainConfig(embedder="static", outer_folds=3, inner_folds=2, n_jobs=1),
+        corpus=[root],
+    )
+    d = meta["distillation"]
+    assert d["soft_passages"] == 18 and d["soft_documents"] == 6
+    assert set(meta["metrics"]) >= {"cross_validated", "without_distillation", "analysis"}
+    assert "With and without distillation" in (tmp_path / "student" / "README.md").read_text()
+    pred = load_model(tmp_path / "student").predict_texts(
+        ["Voluntary sector organisations sit on the school board."], ["en"]
+    )
+    assert pred.probs.shape == (1, len(LABELS))
