@@ -381,8 +381,10 @@ def distil_from_annotations(
         p1,
         head.thresholds,
         folds,
-        source="outer-fold calibrated probabilities of the distilled student; saved model's thresholds",
+        source="outer-fold calibrated probabilities and decisions of the distilled student (each fold's "
+        "thresholds tuned on its inner folds); 'threshold' is the saved model's",
         doc_ids=list(data.doc_ids),
+        decisions=d1,
     )
     meta["training"]["seconds_distillation"] = time.perf_counter() - t0
     save_trained(TrainResult(head, meta, p1, d1), Path(output))

@@ -591,6 +591,10 @@ def finetune(
         say(
             f"int8 on the folds: macro-F1 {cv8['macro_f1']:.3f} vs fp32 {cv['macro_f1']:.3f}: using {int8_report['chosen']}"
         )
+    if use_int8 and oof_int8 is not None and cross_validate:
+        # Report what ships: the int8 graph's out-of-fold figures (the fp32 ones stay in int8_check).
+        probs, decisions = p8, d8
+        cv = cv8
     say(f"final fit on all {n} passages")
     final = fit_network(encoded, Yfull, cfg, rows=np.arange(n), progress=say)
     if cross_validate:
@@ -645,6 +649,7 @@ def finetune(
         "versions": library_versions(("transformers", "onnx")),
     }
     meta["_passage_ids"] = list(data.passage_ids)
+    meta["_languages"] = list(data.languages)
     meta["_doc_ids"] = list(data.doc_ids)
     if cv is not None:
         from .evalstats import analysis
@@ -709,10 +714,15 @@ def save_finetuned(result: FinetuneResult, out_dir: Path, *, extra_meta: dict | 
         files.append(OOF_ARRAYS)
     meta["files"] = {name: file_sha256(tmp / name) for name in files}
     if "cross_validated" in meta.get("metrics", {}):
-        calib = result.int8_oof_logits if (int8 and result.int8_oof_logits is not None) else result.oof_logits
-        probs = calibrate(calib, result.platt)
         meta["oof"] = oof_summary(
-            result.y, probs, result.thresholds, result.folds, source="final calibration on OOF logits"
+            result.y,
+            result.oof_probs,
+            result.thresholds,
+            result.folds,
+            source="cross-fitted out-of-fold probabilities and decisions (each fold's Platt scaling and thresholds "
+            "fitted on the other folds' out-of-fold logits); 'threshold' is the saved model's",
+            doc_ids=result.meta.get("_doc_ids"),
+            decisions=result.oof_decisions,
         )
     (tmp / "meta.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     (tmp / "README.md").write_text(render_model_card(meta), encoding="utf-8")
@@ -721,6 +731,50 @@ def save_finetuned(result: FinetuneResult, out_dir: Path, *, extra_meta: dict | 
 
 
 OOF_ARRAYS = "oof.npz"
+
+
+def refresh_card(model_dir: Path, languages: Sequence[str] | None = None) -> dict:
+    """Recompute a finetuned folder's cross-validated figures, analysis and OOF summary from its ``oof.npz``.
+
+    For a folder written by an older release, or after a change in how the figures are computed:
+    nothing is retrained; the out-of-fold logits of the shipped variant (int8 or fp32) are
+    calibrated and thresholded with each fold's cross-fitted parameters again.
+    """
+    from .evalstats import analysis
+    from .modelcard import render_model_card
+    from .oof import oof_summary
+    from .train import label_metrics
+
+    model_dir = Path(model_dir)
+    meta = json.loads((model_dir / "meta.json").read_text(encoding="utf-8"))
+    arr = read_oof_arrays(model_dir / OOF_ARRAYS)
+    y = arr["y"].astype(int)
+    key = "logits_int8" if meta.get("quantization") == "int8" and "logits_int8" in arr else "logits"
+    probs, decisions, _ = cross_fit_decisions(arr[key], y, arr["folds"])
+    cv = label_metrics(y, decisions, probs)
+    meta["metrics"]["cross_validated"] = cv
+    meta["metrics"]["cross_validated_variant"] = key
+    langs = (
+        list(languages)
+        if languages is not None
+        else (arr["languages"].tolist() if "languages" in arr else None)
+    )
+    meta["metrics"]["analysis"] = analysis(y, decisions, probs, arr["doc_ids"].tolist(), langs)
+    meta["oof"] = oof_summary(
+        y,
+        probs,
+        np.asarray(meta["thresholds"]),
+        arr["folds"],
+        source="cross-fitted out-of-fold probabilities and decisions (each fold's Platt scaling and thresholds "
+        "fitted on the other folds' out-of-fold logits); 'threshold' is the saved model's",
+        doc_ids=arr["doc_ids"].tolist(),
+        decisions=decisions,
+    )
+    (model_dir / "meta.json").write_text(
+        json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    (model_dir / "README.md").write_text(render_model_card(meta), encoding="utf-8")
+    return meta
 
 
 def write_oof_arrays(result: FinetuneResult, file: Path) -> None:
@@ -748,6 +802,7 @@ def write_oof_arrays(result: FinetuneResult, file: Path) -> None:
     arrays = {
         "passage_ids": np.asarray(result.meta.get("_passage_ids", []), dtype=str),
         "doc_ids": np.asarray(result.meta.get("_doc_ids", []), dtype=str),
+        "languages": np.asarray(result.meta.get("_languages", []), dtype=str),
         "folds": folds.astype(np.int64),
         "y": result.y.astype(np.int8),
         "logits": result.oof_logits.astype(np.float32),

@@ -17,7 +17,7 @@ out-of-fold predictions (no document on both sides of a fold), in the same forma
           "threshold": 0.35,             # the saved model's decision threshold
           "positives": 856, "negatives": 3545, "prevalence": 0.1945,
           "tp": ..., "fp": ..., "fn": ..., "tn": ...,
-          "tpr": ..., "fpr": ...,        # at that threshold
+          "tpr": ..., "fpr": ...,        # of the out-of-fold decisions (each fold's own thresholds)
           "mean_prob_pos": ..., "mean_prob_neg": ...,   # E[p | y=1], E[p | y=0]
           "hist_pos": [...], "hist_neg": [...],          # counts per bin, by true class
           "tpr_by_fold": [...], "fpr_by_fold": [...]     # spread across folds
@@ -44,9 +44,16 @@ def oof_summary(
     *,
     source: str,
     doc_ids: list[str] | None = None,
+    decisions: np.ndarray | None = None,
     n_bins: int = N_BINS,
 ) -> dict:
-    """Summarise out-of-fold calibrated probabilities ``probs`` against labels ``y`` (see module doc)."""
+    """Summarise out-of-fold calibrated probabilities ``probs`` against labels ``y`` (see module doc).
+
+    ``decisions`` (optional) are the out-of-fold decisions, each row with the thresholds of its own
+    fold (tuned without that fold): then TP/FP/TPR/FPR describe how the thresholding behaves on
+    documents it was not tuned on, which is what a correction for misclassification needs. Without
+    them, ``probs >= thresholds`` is used.
+    """
     y = np.asarray(y).astype(bool)
     probs = np.asarray(probs, dtype=float)
     thresholds = np.asarray(thresholds, dtype=float).reshape(-1)
@@ -64,7 +71,7 @@ def oof_summary(
         out["n_documents"] = len(set(doc_ids))
     for j, label in enumerate(LABELS):
         yj, pj, t = y[:, j], np.clip(probs[:, j], 0.0, 1.0), float(thresholds[j])
-        d = pj >= t
+        d = np.asarray(decisions[:, j]).astype(bool) if decisions is not None else pj >= t
         tp, fp = int((yj & d).sum()), int((~yj & d).sum())
         fn, tn = int((yj & ~d).sum()), int((~yj & ~d).sum())
         pos, neg = int(yj.sum()), int((~yj).sum())

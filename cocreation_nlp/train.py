@@ -330,8 +330,10 @@ def train(
         probs,
         head.thresholds,
         grouped_folds(data.doc_ids, cfg.outer_folds),
-        source="outer-fold calibrated probabilities of nested grouped CV; saved model's thresholds",
+        source="outer-fold calibrated probabilities and decisions of nested grouped CV (each fold's thresholds "
+        "tuned on its inner folds); 'threshold' is the saved model's",
         doc_ids=list(data.doc_ids),
+        decisions=decisions,
     )
     extra = {
         "oof_arrays": {

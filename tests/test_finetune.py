@@ -291,3 +291,20 @@ def test_cli_train_finetune_writes_a_loadable_model(tiny: Path, tmp_path: Path, 
     meta = json.loads((tmp_path / "m" / "meta.json").read_text())
     assert meta["kind"] == "finetuned" and meta["train_config"]["epochs"] == 1
     assert load_model(tmp_path / "m").predict_texts(["Residents were asked."], ["en"]).probs.shape == (1, 7)
+
+
+def test_refresh_card_recomputes_the_same_figures_from_oof(finetuned, tmp_path: Path) -> None:
+    import shutil
+
+    from cocreation_nlp.finetune import refresh_card
+
+    _, _, out, meta = finetuned
+    copy = tmp_path / "m"
+    shutil.copytree(out, copy)
+    again = refresh_card(copy)
+    assert again["metrics"]["cross_validated"]["macro_f1"] == pytest.approx(
+        meta["metrics"]["cross_validated"]["macro_f1"]
+    )
+    assert again["oof"]["labels"]["equity"]["tp"] == meta["oof"]["labels"]["equity"]["tp"]
+    assert "en" in again["metrics"]["analysis"]["by_language"]
+    load_model(copy)  # hashes of the model files still match
