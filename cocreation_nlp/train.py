@@ -358,3 +358,36 @@ def save_trained(result: TrainResult, out_dir: Path) -> None:
         # Per-passage out-of-fold probabilities and each row's fold thresholds (numbers and ids, no
         # text): what choosing a cascade band on the folds, or auditing labels, needs.
         np.savez_compressed(out_dir / "oof.npz", **result.extra["oof_arrays"])
+
+
+def refresh_card(model_dir: Path, languages: Sequence[str] | None = None) -> dict:
+    """Recompute a linear model folder's OOF summary and analysis from its ``oof.npz`` and re-render its card.
+
+    Nothing is retrained: the stored out-of-fold probabilities and each row's fold thresholds give
+    the decisions. ``languages`` (aligned with the stored passages) adds the per-language figures.
+    """
+    from .evalstats import analysis
+    from .modelcard import render_model_card
+    from .oof import oof_summary
+
+    model_dir = Path(model_dir)
+    meta = json.loads((model_dir / "meta.json").read_text(encoding="utf-8"))
+    with np.load(model_dir / "oof.npz", allow_pickle=False) as z:
+        arr = {k: z[k] for k in z.files}
+    y = arr["y"].astype(int)
+    probs = arr["probs"].astype(float)
+    decisions = probs >= arr["row_thresholds"]
+    meta["metrics"]["analysis"] = analysis(y, decisions, probs, arr["doc_ids"].tolist(), languages)
+    meta["oof"] = oof_summary(
+        y,
+        probs,
+        np.asarray(meta["thresholds"]),
+        arr["folds"],
+        source="outer-fold calibrated probabilities and decisions of nested grouped CV (each fold's thresholds "
+        "tuned on its inner folds); 'threshold' is the saved model's",
+        doc_ids=arr["doc_ids"].tolist(),
+        decisions=decisions,
+    )
+    (model_dir / "meta.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (model_dir / "README.md").write_text(render_model_card(meta), encoding="utf-8")
+    return meta
