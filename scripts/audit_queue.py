@@ -5,10 +5,12 @@ Usage:
         --model models/finetuned -o /work/coord/audit-queue.jsonl [--per-label 40]
 
 For each of `professionals`, `cocreation`, `systemic` and `collective`, the passages whose current
-label is furthest from the model's out-of-fold calibrated probability (|label - p|, from the model
-folder's oof.npz: every probability comes from a network that never saw the passage's document)
-are written, largest disagreement first, with the passage text, heading, current labels and the
-model's probabilities for every label. The file holds corpus text, so it is written outside the
+label is furthest from the out-of-fold calibrated probability (|label - p|; every probability comes
+from a model that never saw the passage's document, read from each model folder's oof.npz; with
+several --model folders, their mean) are written, largest disagreement first: half of them labelled
+yes where the models say no (possible misses in the labels... or in the models), half labelled no
+where the models say yes (possible spurious labels), with the passage text, heading and lead-in,
+current labels and the probabilities for every label. The file holds corpus text, so it is written outside the
 repository. Nothing here changes a label: the queue goes to independent annotators, who record
 corrections as adjudicated records with a reason.
 """
@@ -26,8 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cocreation_nlp.annotations import default_corpus, load_records, resolve_records  # noqa: E402
 from cocreation_nlp.codebook import LABELS  # noqa: E402
-from cocreation_nlp.finetune import OOF_ARRAYS, read_oof_arrays  # noqa: E402
-from cocreation_nlp.finetuned import calibrate  # noqa: E402
+from cocreation_nlp.oof import oof_predictions  # noqa: E402
 from cocreation_nlp.types import fingerprint  # noqa: E402
 
 AUDIT_LABELS = ("professionals", "cocreation", "systemic", "collective")
@@ -36,7 +37,7 @@ AUDIT_LABELS = ("professionals", "cocreation", "systemic", "collective")
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("annotations", nargs="+")
-    ap.add_argument("--model", type=Path, default=Path("models/finetuned"))
+    ap.add_argument("--model", type=Path, action="append", help="model folder(s) with oof.npz (repeatable)")
     ap.add_argument("-o", "--output", type=Path, required=True)
     ap.add_argument("--per-label", type=int, default=40)
     args = ap.parse_args()
@@ -46,20 +47,24 @@ def main() -> None:
             f"{args.output}: the queue holds passage text and must be written outside the repository"
         )
     data = resolve_records(load_records(args.annotations), default_corpus())
-    arr = read_oof_arrays(args.model / OOF_ARRAYS)
-    pos = {pid: i for i, pid in enumerate(arr["passage_ids"].tolist())}
-    rows = np.array([pos[p] for p in data.passage_ids])
-    logits = arr.get("logits_int8", arr["logits"])[rows]
-    folds = arr["folds"][rows]
-    probs = np.zeros_like(logits, dtype=float)
-    for k in np.unique(folds):
-        probs[folds == k] = calibrate(logits[folds == k], arr["fold_platt"][k])
-    meta = json.loads((args.model / "meta.json").read_text(encoding="utf-8"))
+    models = args.model or [Path("models/finetuned")]
+    probs = np.zeros(data.y.shape)
+    for m in models:
+        o = oof_predictions(m)
+        pos = {pid: i for i, pid in enumerate(o["passage_ids"].tolist())}
+        probs += o["probs"][[pos[p] for p in data.passage_ids]] / len(models)
+    ids = [json.loads((m / "meta.json").read_text(encoding="utf-8"))["model_id"] for m in models]
     out, counts = [], {}
     for label in AUDIT_LABELS:
         j = LABELS.index(label)
         gap = np.abs(data.y[:, j] - probs[:, j])
-        order = np.argsort(-gap, kind="stable")[: args.per_label]
+        half = args.per_label // 2
+        yes = np.flatnonzero(data.y[:, j] == 1)
+        no = np.flatnonzero(data.y[:, j] == 0)
+        order = np.r_[
+            yes[np.argsort(-gap[yes], kind="stable")][:half], no[np.argsort(-gap[no], kind="stable")][:half]
+        ]
+        order = order[np.argsort(-gap[order], kind="stable")]
         counts[label] = {"queued": len(order), "labelled_yes_model_no": 0, "labelled_no_model_yes": 0}
         for i in order:
             kind = "labelled_yes_model_no" if data.y[i, j] else "labelled_no_model_yes"
@@ -77,8 +82,7 @@ def main() -> None:
                     "model_probabilities": {
                         lab: round(float(p), 4) for lab, p in zip(LABELS, probs[i], strict=True)
                     },
-                    "model": meta["model_id"],
-                    "fold": int(folds[i]),
+                    "models": ids,
                 }
             )
     args.output.parent.mkdir(parents=True, exist_ok=True)
