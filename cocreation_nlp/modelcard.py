@@ -89,9 +89,16 @@ def render_model_card(meta: dict) -> str:
         "## Evaluation",
     ]
     if cv:
+        intro = (
+            "Cross-validation grouped by document (5-fold GroupKFold), so no document's passages sit on both sides "
+            "of a fold; the Platt scaling and thresholds applied to each fold are fitted on the other folds' "
+            "out-of-fold logits (cross-fitted), never on the passages they score."
+            if meta.get("kind") == "finetuned"
+            else "Nested cross-validation grouped by document (outer folds report, inner folds tune), so no document's "
+            "passages sit on both sides of a fold and no threshold is tuned on the passages that score it."
+        )
         lines += [
-            "Nested cross-validation grouped by document (outer folds report, inner folds tune), so no document's "
-            "passages sit on both sides of a fold and no threshold is tuned on the passages that score it.",
+            intro,
             "",
             _metrics_table(cv, base),
             "Brier scores: "

@@ -388,6 +388,8 @@ def refresh_card(model_dir: Path, languages: Sequence[str] | None = None) -> dic
         doc_ids=arr["doc_ids"].tolist(),
         decisions=decisions,
     )
-    (model_dir / "meta.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (model_dir / "meta.json").write_text(
+        json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     (model_dir / "README.md").write_text(render_model_card(meta), encoding="utf-8")
     return meta
