@@ -454,6 +454,11 @@ def cascade(
             from .oof import band_from_folds
 
             value, rows = band_from_folds(primary, secondary)
+            if value == 0.0:
+                table = ", ".join(f"band {r['band']}: {r['macro_f1']:.3f}" for r in rows)
+                raise _fail(
+                    f"on the folds the cascade does not beat {primary} alone ({table}): no cascade written"
+                )
             chosen = {
                 "method": "narrowest band within 0.01 macro-F1 of the secondary alone, grouped OOF",
                 "rows": rows,

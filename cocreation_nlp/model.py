@@ -327,23 +327,24 @@ def choose_band(
     bands: Sequence[float] = (0.02, 0.05, 0.1, 0.15, 0.2, 0.3),
     tolerance: float = 0.01,
 ) -> tuple[float, list[dict]]:
-    """The narrowest band whose out-of-fold macro-F1 is within ``tolerance`` of the secondary alone.
+    """The narrowest band whose out-of-fold macro-F1 is within ``tolerance`` of the best on offer.
 
-    Narrower bands re-score fewer passages (faster); the secondary alone is the accuracy the
-    cascade tries to keep. Returns the band and one row per band tried (share re-scored, macro-F1).
+    The candidates are the primary alone (band 0), each band, and the secondary alone; narrower
+    bands re-score fewer passages (faster). Band 0 means the cascade does not pay on these folds
+    (the secondary is no better than the primary). Returns the band and one row per band tried.
     """
     from .train import label_metrics
 
-    target = label_metrics(y, p_secondary >= np.broadcast_to(t_secondary, p_secondary.shape))["macro_f1"]
+    alone = label_metrics(y, p_secondary >= np.broadcast_to(t_secondary, p_secondary.shape))["macro_f1"]
     rows = []
-    for band in sorted(bands):
+    for band in [0.0, *sorted(b for b in bands if b > 0)]:
         _, dec, redo = cascade_decide(p_primary, t_primary, p_secondary, t_secondary, band)
         rows.append(
             {"band": band, "share": float(redo.mean()), "macro_f1": label_metrics(y, dec)["macro_f1"]}
         )
-    ok = [r for r in rows if r["macro_f1"] >= target - tolerance]
-    best = ok[0] if ok else max(rows, key=lambda r: r["macro_f1"])
-    return float(best["band"]), rows
+    best = max(alone, *(r["macro_f1"] for r in rows))
+    chosen = next(r for r in rows if r["macro_f1"] >= best - tolerance)
+    return float(chosen["band"]), rows
 
 
 def _predict_with_scope(model, texts: Sequence[str], languages: Sequence[str], probs_fn) -> Predictions:  # noqa: ANN001

@@ -83,11 +83,14 @@ def test_band_chosen_on_folds_is_the_narrowest_that_keeps_the_accuracy() -> None
     )  # uninformative, centred on its threshold
     band, rows = choose_band(y, primary, 0.5, secondary, 0.5, bands=(0.01, 0.1, 0.3, 0.45), tolerance=0.01)
     shares = [r["share"] for r in rows]
-    assert shares == sorted(shares)  # wider band, more passages re-scored
+    assert rows[0]["band"] == 0.0 and shares == sorted(shares)  # wider band, more passages re-scored
     chosen = next(r for r in rows if r["band"] == band)
     best = max(r["macro_f1"] for r in rows)
-    assert chosen["macro_f1"] >= best - 0.011
+    assert band > 0 and chosen["macro_f1"] >= best - 0.011
     assert all(r["macro_f1"] < best - 0.01 for r in rows if r["band"] < band)
+    # A secondary no better than the primary: the cascade does not pay, band 0.
+    band, _ = choose_band(y, secondary, 0.5, primary, 0.5, bands=(0.01, 0.1, 0.3))
+    assert band == 0.0
 
 
 def test_unknown_model_kind_is_refused(tmp_path: Path) -> None:
@@ -123,12 +126,18 @@ def test_cli_cascade_band_auto_is_chosen_on_both_models_folds(tmp_path: Path) ->
         )
         with np.load(tmp_path / name / "oof.npz", allow_pickle=False) as z:
             assert z["probs"].shape == (len(data), K) and z["row_thresholds"].shape == (len(data), K)
+    # Two models of equal out-of-fold accuracy on these templates: a cascade would not pay, so none is written.
     r = CliRunner().invoke(
         app, ["cascade", str(tmp_path / "a"), str(tmp_path / "b"), "-o", str(tmp_path / "c")]
     )
+    assert r.exit_code == 1 and "does not beat" in r.stderr and not (tmp_path / "c").exists()
+    r = CliRunner().invoke(
+        app,
+        ["cascade", str(tmp_path / "a"), str(tmp_path / "b"), "-o", str(tmp_path / "c"), "--band", "0.05"],
+    )
     assert r.exit_code == 0, r.output
     meta = json.loads((tmp_path / "c" / "meta.json").read_text())
-    assert meta["band"] in [row["band"] for row in meta["band_choice"]["rows"]]
+    assert meta["band"] == 0.05 and meta["band_choice"] is None
     assert isinstance(load_model(tmp_path / "c"), CascadeModel)
     r = CliRunner().invoke(
         app, ["cascade", str(tmp_path / "a"), str(tmp_path / "nowhere"), "-o", str(tmp_path / "d")]
