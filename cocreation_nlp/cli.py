@@ -298,7 +298,7 @@ def train(
             help="For --method per-language: the model for every other passage (default: the shipped one)."
         ),
     ] = None,
-    epochs: Annotated[int, typer.Option(help="For --method finetune: training epochs.")] = 4,
+    epochs: Annotated[int, typer.Option(help="For --method finetune: training epochs.")] = 5,
     train_layers: Annotated[
         int, typer.Option(help="For --method finetune: top encoder layers trained (0 = all, end to end).")
     ] = 2,

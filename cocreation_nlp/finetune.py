@@ -58,7 +58,7 @@ class FinetuneConfig:
     max_length: int = 256
     context: str = "heading"  # "heading" (heading + list lead-in as the pair's second segment) or "none"
     train_layers: int = 2  # top encoder layers trained; 0 = every layer and the embeddings
-    epochs: int = 4
+    epochs: int = 5  # 5 beat 2 by 0.024 macro-F1 on one grouped split (README)
     batch_size: int = 16
     lr: float = 1e-4  # encoder layers
     head_lr: float = 2e-3

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Retrain the shipped classifiers from the annotation files, one command per model, in dependency order.
 #   bash scripts/retrain_classifiers.sh [annotation files...]   (default: annotations/pass1.jsonl annotations/adjudicated.jsonl)
-# Needs the [finetune] extra (bash scripts/setup.sh finetune). On 2 shared CPU cores the fine-tune step took
-# about an hour for 4,400 passages (grouped CV + final fit); the others take minutes. Set EPOCHS and
+# Needs the [finetune] extra (bash scripts/setup.sh finetune). On 2 shared CPU cores the 2-epoch fine-tune
+# took about an hour for 4,400 passages (grouped CV + final fit); 5 epochs take about 2.5 times that. Set EPOCHS and
 # TRAIN_LAYERS to change the fine-tune (recorded in its meta.json). Each step prints its grouped-CV figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +11,7 @@ ANN=("$@")
 [ ${#ANN[@]} -gt 0 ] || ANN=(annotations/pass1.jsonl annotations/adjudicated.jsonl)
 CLI=.venv/bin/cocreation
 # 1. Accurate tier: fine-tuned MiniLM, grouped CV, ONNX (int8 where the folds allow).
-$CLI train "${ANN[@]}" --method finetune --epochs "${EPOCHS:-2}" --train-layers "${TRAIN_LAYERS:-2}" -o models/finetuned
+$CLI train "${ANN[@]}" --method finetune --epochs "${EPOCHS:-5}" --train-layers "${TRAIN_LAYERS:-2}" -o models/finetuned
 # 2. Fast default: static embeddings + TF-IDF + rules (nested grouped CV, oof.npz for cascades and audits).
 $CLI train "${ANN[@]}" --method linear --embedder static -o models/default
 # 3. The same, distilled from the fine-tuned model's soft labels; it replaces the default only if its
