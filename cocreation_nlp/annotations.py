@@ -21,7 +21,7 @@ from .annotate.records import AnnotationRecord, read_records
 from .codebook import LABELS
 from .errors import AnnotationError
 from .ingest import Source, discover, read_one
-from .segment import segment_document
+from .segment import passage_context, segment_document
 from .types import ParseFailure, fingerprint, is_labelling_unit
 
 log = logging.getLogger(__name__)
@@ -38,6 +38,8 @@ class LabelledSet:
     y: np.ndarray  # (n, 7) int
     stale: list[tuple[AnnotationRecord, str]] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
+    # Heading and list lead-in of each passage (``segment.passage_context``); "" when unknown.
+    contexts: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -109,8 +111,9 @@ def resolve_records(
     out = LabelledSet([], [], [], [], np.zeros((0, len(LABELS)), dtype=int))
     rows: list[list[int]] = []
 
-    def add(r: AnnotationRecord, text: str, language: str) -> None:
+    def add(r: AnnotationRecord, text: str, language: str, context: str = "") -> None:
         out.passage_ids.append(r.passage_id)
+        out.contexts.append(context)
         out.doc_ids.append(r.doc_id)
         out.texts.append(text)
         out.languages.append(language)
@@ -139,7 +142,7 @@ def resolve_records(
             cands = by_fp.get(r.fingerprint, [])
             if cands:
                 p = min(cands, key=lambda p: abs(p.start_char - (r.start_char or 0)))
-                add(r, p.text, doc.language)
+                add(r, p.text, doc.language, passage_context(p.heading, p.context))
                 continue
             if (
                 r.start_char is not None

@@ -106,6 +106,7 @@ def classify_texts(
     model: str | os.PathLike[str] | None = None,
     *,
     languages: Sequence[str] | None = None,
+    contexts: Sequence[str] | None = None,
 ) -> list[PassagePrediction]:
     """Classify passage texts against the codebook's seven labels.
 
@@ -113,6 +114,8 @@ def classify_texts(
         texts: The passages (a single string is one passage).
         model: ``"rules"`` or a model folder; default: the shipped model.
         languages: Each text's language code; detected when not given.
+        contexts: Each passage's heading (and a list's lead-in), read by
+            models trained with context (``finetuned``); others ignore it.
 
     Returns:
         One :class:`~cocreation_nlp.classify.PassagePrediction` per text, in
@@ -133,7 +136,7 @@ def classify_texts(
         True
     """
     items = [texts] if isinstance(texts, str) else list(texts)
-    predictions, _ = predict(items, model=model, languages=languages)
+    predictions, _ = predict(items, model=model, languages=languages, contexts=contexts)
     return predictions
 
 

@@ -14,7 +14,7 @@ This module does no file I/O: reading and writing tables of passages is
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -135,8 +135,15 @@ class PassageClassifier(Protocol):
         """Whether passages in ``language`` are inside the classifier's scope."""
         ...
 
-    def predict_texts(self, texts: Sequence[str], languages: Sequence[str]) -> Predictions:
-        """Classify passage texts; ``languages`` gives each passage's language code."""
+    def predict_texts(
+        self, texts: Sequence[str], languages: Sequence[str], contexts: Sequence[str] | None = None
+    ) -> Predictions:
+        """Classify passage texts; ``languages`` gives each passage's language code.
+
+        ``contexts`` (optional) is each passage's heading and list lead-in
+        (:func:`cocreation_nlp.segment.passage_context`); models trained with context read it,
+        the others ignore it.
+        """
         ...
 
 
@@ -179,8 +186,10 @@ class RuleClassifier:
         """Whether a rule lexicon exists for ``language`` (``en_GB`` counts as ``en``)."""
         return language_code(language) in self.languages
 
-    def predict_texts(self, texts: Sequence[str], languages: Sequence[str]) -> Predictions:
-        """Classify ``texts`` with the lexicon of each passage's language."""
+    def predict_texts(
+        self, texts: Sequence[str], languages: Sequence[str], contexts: Sequence[str] | None = None
+    ) -> Predictions:
+        """Classify ``texts`` with the lexicon of each passage's language (``contexts`` unused)."""
         all_hits = match_rules(texts, languages)
         probs = np.zeros((len(texts), len(self.labels)))
         evidence: list[dict[str, list[str]]] = []
@@ -199,3 +208,57 @@ class RuleClassifier:
             reasons.append("")
         decisions = probs >= self.threshold
         return Predictions(self.labels, probs, decisions, evidence, in_scope, reasons, self.model_id)
+
+
+def predict_with_scope(
+    model: PassageClassifier,
+    texts: Sequence[str],
+    languages: Sequence[str],
+    probs_fn: Callable[[list[int], list], tuple[np.ndarray, np.ndarray]],
+    *,
+    out_of_scope: str = "rules",
+) -> Predictions:
+    """Scope handling shared by every learned classifier (linear, fine-tuned, cascade).
+
+    Passages the model covers (its languages, non-empty text) are scored by
+    ``probs_fn(indices, rule_hits) -> (probabilities, thresholds per row)``: each
+    row is decided with the thresholds of the model that scored it (a cascade
+    mixes two models' rows). Passages outside the model's languages get the rule
+    lexicon's prediction when ``out_of_scope`` is ``"rules"`` and a lexicon exists,
+    marked ``rule-only`` in their reason; otherwise no prediction, with the reason.
+    """
+    n = len(texts)
+    hits = match_rules(texts, languages)
+    probs = np.zeros((n, len(LABELS)))
+    decisions = np.zeros((n, len(LABELS)), dtype=bool)
+    in_scope = [False] * n
+    reasons = [""] * n
+    covered = [i for i in range(n) if model.covers(languages[i]) and texts[i].strip()]
+    if covered:
+        p, thr = probs_fn(covered, [hits[i] for i in covered])
+        probs[covered] = p
+        decisions[covered] = p >= thr
+        for i in covered:
+            in_scope[i] = True
+    covered_set = set(covered)
+    for i in range(n):
+        if i in covered_set:
+            continue
+        if not texts[i].strip():
+            reasons[i] = "empty text: no prediction"
+            continue
+        lang = languages[i] or "und"
+        if out_of_scope == "rules" and hits[i] is not None:
+            rp = rule_probabilities(hits[i])
+            probs[i] = [rp[label] for label in LABELS]
+            decisions[i] = probs[i] >= 0.5
+            in_scope[i] = True
+            reasons[i] = (
+                f"rule-only: language '{lang}' is outside the model's languages ({', '.join(model.languages)})"
+            )
+        else:
+            reasons[i] = (
+                f"no prediction: language '{lang}' is outside the model's languages ({', '.join(model.languages)}) and has no rule lexicon"
+            )
+    evidence = [evidence_strings(h) if h is not None else {} for h in hits]
+    return Predictions(LABELS, probs, decisions, evidence, in_scope, reasons, model.model_id)

@@ -642,7 +642,31 @@ def get_embedder(
     return embedder
 
 
+class NullEmbedder(_BaseEmbedder):
+    """No embedding at all (zero columns): for models built on TF-IDF and rule features alone.
+
+    The per-language models use it: all-MiniLM-L6-v2 and its static distillation are English-only,
+    so in French or Dutch their vectors add noise rather than meaning.
+    """
+
+    kind = "none"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.name = "none"
+        self.dim = 0
+        self.languages = UNKNOWN_LANGUAGES
+
+    def _encode_unique(self, texts: list[str], *, batch_size: int) -> np.ndarray:
+        return np.zeros((len(texts), 0), dtype=np.float32)
+
+    def _describe(self) -> dict[str, Any]:
+        return {"name": "none", "kind": self.kind, "dim": 0, "languages": list(self.languages), "files": {}}
+
+
 def _load(name: str, *, languages: Sequence[str] | None, revision: str | None) -> Embedder:
+    if name == "none":
+        return NullEmbedder()
     if name == "minilm-onnx-int8":
         return OnnxEmbedder(embedders_dir() / _ARTEFACT_DIRS[name], name=name)
     if name == "static":

@@ -11,9 +11,9 @@ from .annotations import default_corpus, load_records, resolve_records
 from .atomic import write_text_atomic
 from .codebook import LABELS
 from .errors import AnnotationError
+from .metrics import label_metrics
 from .model import load_classifier
 from .tables import write_csv
-from .train import label_metrics
 
 METRICS_COLUMNS: tuple[str, ...] = (
     "label",
@@ -44,12 +44,16 @@ def evaluate_model(
             + (f" ({len(data.stale)} stale records)" if data.stale else "")
         )
     clf = load_classifier(str(model))
-    preds = clf.predict_texts(data.texts, data.languages)
+    preds = clf.predict_texts(data.texts, data.languages, data.contexts or None)
     metrics = label_metrics(data.y, preds.decisions, preds.probs)
     metrics["model_id"] = clf.model_id
     metrics["n_stale"] = len(data.stale)
     metrics["n_rule_fallback"] = sum(1 for r in preds.reasons if r.startswith("rule-only"))
     metrics["n_documents"] = len(set(data.doc_ids))
+    from .evalstats import analysis
+
+    metrics["analysis"] = analysis(data.y, preds.decisions, preds.probs, data.doc_ids, data.languages)
+    metrics["_arrays"] = (data.y, preds.probs)  # for the reliability plot; not written to JSON
     return metrics
 
 
@@ -114,6 +118,18 @@ def metrics_markdown(metrics: dict) -> str:
     for label in LABELS:
         for b in metrics["labels"][label].get("reliability", []):
             lines.append(f"| {label} | {b['bin']} | {b['n']} | {b['mean_prob']:.3f} | {b['observed']:.3f} |")
+    if metrics.get("analysis"):
+        from .evalstats import analysis_markdown
+
+        lines += [
+            "",
+            "## Intervals over documents, calibration error, languages",
+            "",
+            "Percentile bootstrap intervals resampling documents (passages of a document are not independent); "
+            "ECE = expected calibration error over 10 equal-width bins. The reliability plot is beside this file.",
+            "",
+            analysis_markdown(metrics["analysis"]),
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -123,4 +139,14 @@ def write_evaluation(metrics: dict, output: Path) -> tuple[Path, Path]:
     csv_path, md_path = base.with_suffix(".csv"), base.with_suffix(".md")
     write_csv(csv_path, METRICS_COLUMNS, metrics_rows(metrics))
     write_text_atomic(md_path, metrics_markdown(metrics))
+    if metrics.get("_arrays") is not None:
+        from .evalstats import reliability_plot
+
+        y, probs = metrics["_arrays"]
+        reliability_plot(
+            y,
+            probs,
+            base.with_name(base.name + ".reliability.png"),
+            title=f"Reliability of {metrics.get('model_id', '')}",
+        )
     return csv_path, md_path

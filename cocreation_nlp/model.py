@@ -11,15 +11,23 @@ A model is a folder::
 
 Loading checks the types skops reports against an allow-list and refuses
 anything else, and warns when the versions of the libraries the model
-actually uses differ from those recorded. It also re-hashes every file the
-predictions come from (``head.skops``, the embedder's files) against the
+actually uses differ from those recorded. The other kinds of model folder:
+
+- ``finetuned`` (:mod:`cocreation_nlp.finetuned`): a fine-tuned transformer
+  exported to ONNX, run with onnxruntime and tokenizers (no torch);
+- ``cascade``: two models (``primary``, ``secondary``) and a band: the cheap
+  primary scores every passage, the secondary re-scores only passages whose
+  probability lies within the band around a threshold, and each passage is
+  decided with the thresholds of the model that scored it;
+- ``by-language`` (:mod:`cocreation_nlp.language_router`): a model per
+  language where one beat the rules, a default model for the rest.
+
+Loading also re-hashes every file the predictions come from (``head.skops``,
+the embedder's files; a fine-tuned model's ONNX and tokenizer files) against the
 hashes ``meta.json`` records and refuses, naming the file, a model whose files
 changed (:mod:`.model_files`); and it rebuilds the TF-IDF vectoriser from its
 vocabulary and weights alone (:func:`rebuild_tfidf`), so that a saved
-vectoriser cannot change how text is read. A cascade model holds two single
-models (``primary``, ``secondary``) and a band: the cheap primary scores every
-passage, the secondary re-scores only passages whose probability lies within
-the band around a threshold.
+vectoriser cannot change how text is read.
 
 Choosing and loading a classifier happens here too, in one place:
 :func:`load_classifier` takes ``"rules"`` or a model folder and dispatches on
@@ -44,12 +52,17 @@ from pathlib import Path
 import numpy as np
 
 from ._version import __version__
-from .classify import PassageClassifier, Predictions, RuleClassifier, evidence_strings, match_rules
+from .classify import PassageClassifier, Predictions, RuleClassifier, match_rules, predict_with_scope
 from .codebook import LABELS
 from .errors import ModelLoadError, SchemaVersionError, UntrustedModelError
+from .finetuned import KIND as FINETUNED
+from .finetuned import FinetunedModel
+from .language_router import KIND as BY_LANGUAGE
+from .language_router import LanguageRouter
+from .metrics import label_metrics
 from .model_files import verify_model_files
 from .resources import default_model_dir
-from .rules import RULE_FEATURE_NAMES, rule_features, rule_probabilities
+from .rules import RULE_FEATURE_NAMES, rule_features
 from .util import file_sha256, language_code
 
 log = logging.getLogger(__name__)
@@ -276,25 +289,45 @@ class SingleModel:
         """Whether passages in ``language`` are inside the model's scope."""
         return "und" in self.languages or language_code(language) in self.languages
 
-    def probabilities(self, texts: Sequence[str], languages: Sequence[str], hits: list) -> np.ndarray:
-        """Calibrated probabilities for in-scope passages (no scope handling)."""
+    @property
+    def thresholds(self) -> np.ndarray:
+        """Per-label decision thresholds (tuned on grouped folds)."""
+        return self.head.thresholds
+
+    def probabilities(
+        self,
+        texts: Sequence[str],
+        languages: Sequence[str],
+        hits: list,
+        contexts: Sequence[str] | None = None,
+    ) -> np.ndarray:
+        """Calibrated probabilities for in-scope passages (no scope handling; ``contexts`` unused)."""
         X = combine(featurize(texts, languages, self.embedder_name, hits=hits), texts, self.head.tfidf)
         return self.head.predict_proba(X)
 
-    def predict_texts(self, texts: Sequence[str], languages: Sequence[str]) -> Predictions:
+    def predict_texts(
+        self, texts: Sequence[str], languages: Sequence[str], contexts: Sequence[str] | None = None
+    ) -> Predictions:
         """Classify passages; passages outside the model's languages get rule-only predictions, marked as such."""
-        return _predict_with_scope(
-            self,
-            texts,
-            languages,
-            lambda idx, hits: self.probabilities([texts[i] for i in idx], [languages[i] for i in idx], hits),
-        )
+
+        def probs_fn(idx: list[int], hits: list) -> tuple[np.ndarray, np.ndarray]:
+            p = self.probabilities([texts[i] for i in idx], [languages[i] for i in idx], hits)
+            return p, np.broadcast_to(self.thresholds, p.shape)
+
+        return predict_with_scope(self, texts, languages, probs_fn, out_of_scope=self.out_of_scope)
 
 
 class CascadeModel:
-    """A cheap primary model for every passage; the secondary re-scores the uncertain ones."""
+    """A cheap primary model for every passage; the secondary re-scores the uncertain ones.
 
-    def __init__(self, path: Path, meta: dict, primary: SingleModel, secondary: SingleModel) -> None:
+    A passage is *uncertain* when the primary's probability for some label lies within ``band``
+    of the primary's threshold for that label. Each passage is then decided with the thresholds
+    of the model that scored it: the two models are calibrated and tuned separately, so the
+    primary's probabilities are never compared with the secondary's thresholds, nor the reverse.
+    Passages in languages the secondary does not cover keep the primary's answer.
+    """
+
+    def __init__(self, path: Path, meta: dict, primary, secondary) -> None:  # noqa: ANN001
         self.path = path
         self.meta = meta
         self.primary = primary
@@ -302,76 +335,116 @@ class CascadeModel:
         self.band: float = float(meta["band"])
         self.labels = primary.labels
         self.model_id: str = meta["model_id"]
-        self.languages = tuple(sorted(set(primary.languages) & set(secondary.languages)))
+        self.languages = tuple(primary.languages)
         self.out_of_scope = primary.out_of_scope
-        self.head = primary.head
         self.last_rescored_share = 0.0
 
     def covers(self, language: str) -> bool:
-        """In scope only where both models are."""
-        return self.primary.covers(language) and self.secondary.covers(language)
+        """In scope wherever the primary is (the secondary only refines what it covers)."""
+        return self.primary.covers(language)
 
-    def probabilities(self, texts: Sequence[str], languages: Sequence[str], hits: list) -> np.ndarray:
-        """Primary probabilities, replaced by the secondary's where any label is within the band."""
-        probs = self.primary.probabilities(texts, languages, hits)
-        near = np.abs(probs - self.primary.head.thresholds[None, :]) < self.band
-        redo = np.flatnonzero(near.any(axis=1))
+    def score(
+        self,
+        texts: Sequence[str],
+        languages: Sequence[str],
+        hits: list,
+        contexts: Sequence[str] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Probabilities and, per row, the thresholds of the model that produced them."""
+        probs = np.array(self.primary.probabilities(texts, languages, hits, contexts), dtype=float)
+        thr = np.array(np.broadcast_to(self.primary.thresholds, probs.shape), dtype=float)
+        near = cascade_uncertain(probs, self.primary.thresholds, self.band)
+        redo = [i for i in np.flatnonzero(near) if self.secondary.covers(languages[i])]
         self.last_rescored_share = len(redo) / max(len(texts), 1)
-        if len(redo):
+        if redo:
             probs[redo] = self.secondary.probabilities(
-                [texts[i] for i in redo], [languages[i] for i in redo], [hits[i] for i in redo]
+                [texts[i] for i in redo],
+                [languages[i] for i in redo],
+                [hits[i] for i in redo],
+                [contexts[i] for i in redo] if contexts is not None else None,
             )
-        return probs
+            thr[redo] = self.secondary.thresholds[None, :]
+        return probs, thr
 
-    def predict_texts(self, texts: Sequence[str], languages: Sequence[str]) -> Predictions:
+    def probabilities(
+        self,
+        texts: Sequence[str],
+        languages: Sequence[str],
+        hits: list,
+        contexts: Sequence[str] | None = None,
+    ) -> np.ndarray:
+        """Probabilities of the model that scored each passage (see :meth:`score` for its thresholds)."""
+        return self.score(texts, languages, hits, contexts)[0]
+
+    def predict_texts(
+        self, texts: Sequence[str], languages: Sequence[str], contexts: Sequence[str] | None = None
+    ) -> Predictions:
         """Classify passages with the cascade."""
-        return _predict_with_scope(
+        return predict_with_scope(
             self,
             texts,
             languages,
-            lambda idx, hits: self.probabilities([texts[i] for i in idx], [languages[i] for i in idx], hits),
+            lambda idx, hits: self.score(
+                [texts[i] for i in idx],
+                [languages[i] for i in idx],
+                hits,
+                [contexts[i] for i in idx] if contexts is not None else None,
+            ),
+            out_of_scope=self.out_of_scope,
         )
 
 
-def _predict_with_scope(model, texts: Sequence[str], languages: Sequence[str], probs_fn) -> Predictions:  # noqa: ANN001
-    n = len(texts)
-    hits = match_rules(texts, languages)
-    probs = np.zeros((n, len(LABELS)))
-    decisions = np.zeros((n, len(LABELS)), dtype=bool)
-    in_scope = [False] * n
-    reasons = [""] * n
-    covered = [i for i in range(n) if model.covers(languages[i]) and texts[i].strip()]
-    if covered:
-        p = probs_fn(covered, [hits[i] for i in covered])
-        probs[covered] = p
-        thresholds = (
-            model.head.thresholds if not isinstance(model, CascadeModel) else model.secondary.head.thresholds
+def cascade_uncertain(probs: np.ndarray, thresholds: np.ndarray, band: float) -> np.ndarray:
+    """The cascade's routing rule: True where any label's probability is within ``band`` of its threshold."""
+    return (np.abs(np.asarray(probs) - np.asarray(thresholds)) < band).any(axis=1)
+
+
+def cascade_decide(
+    p_primary: np.ndarray,
+    t_primary: np.ndarray,
+    p_secondary: np.ndarray,
+    t_secondary: np.ndarray,
+    band: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The cascade on precomputed scores (used on out-of-fold predictions to choose the band).
+
+    ``t_*`` may be one threshold row or one row per passage (each row's own fold thresholds).
+    Returns (probabilities, decisions, re-scored mask); every row is decided with the thresholds
+    of the model whose probabilities it keeps.
+    """
+    tp = np.broadcast_to(t_primary, p_primary.shape)
+    ts = np.broadcast_to(t_secondary, p_secondary.shape)
+    redo = cascade_uncertain(p_primary, tp, band)
+    probs = np.where(redo[:, None], p_secondary, p_primary)
+    thr = np.where(redo[:, None], ts, tp)
+    return probs, probs >= thr, redo
+
+
+def choose_band(
+    y: np.ndarray,
+    p_primary: np.ndarray,
+    t_primary: np.ndarray,
+    p_secondary: np.ndarray,
+    t_secondary: np.ndarray,
+    bands: Sequence[float] = (0.02, 0.05, 0.1, 0.15, 0.2, 0.3),
+    tolerance: float = 0.01,
+) -> tuple[float, list[dict]]:
+    """The narrowest band whose out-of-fold macro-F1 is within ``tolerance`` of the best on offer.
+
+    The candidates are the primary alone (band 0), each band, and the secondary alone; narrower
+    bands re-score fewer passages (faster). Band 0 means the cascade does not pay on these folds
+    (the secondary is no better than the primary). Returns the band and one row per band tried.
+    """
+    alone = label_metrics(y, p_secondary >= np.broadcast_to(t_secondary, p_secondary.shape))["macro_f1"]
+    rows = []
+    for band in [0.0, *sorted(b for b in bands if b > 0)]:
+        _, dec, redo = cascade_decide(p_primary, t_primary, p_secondary, t_secondary, band)
+        rows.append(
+            {"band": band, "share": float(redo.mean()), "macro_f1": label_metrics(y, dec)["macro_f1"]}
         )
-        decisions[covered] = p >= thresholds[None, :]
-        for i in covered:
-            in_scope[i] = True
-    covered_set = set(covered)
-    for i in range(n):
-        if i in covered_set:
-            continue
-        if not texts[i].strip():
-            reasons[i] = "empty text: no prediction"
-            continue
-        lang = languages[i] or "und"
-        if model.out_of_scope == "rules" and hits[i] is not None:
-            rp = rule_probabilities(hits[i])
-            probs[i] = [rp[label] for label in LABELS]
-            decisions[i] = probs[i] >= 0.5
-            in_scope[i] = True
-            reasons[i] = (
-                f"rule-only: language '{lang}' is outside the model's languages ({', '.join(model.languages)})"
-            )
-        else:
-            reasons[i] = (
-                f"no prediction: language '{lang}' is outside the model's languages ({', '.join(model.languages)}) and has no rule lexicon"
-            )
-    evidence = [evidence_strings(h) if h is not None else {} for h in hits]
-    return Predictions(LABELS, probs, decisions, evidence, in_scope, reasons, model.model_id)
+    best = max(alone, *(r["macro_f1"] for r in rows))
+    chosen = next(r for r in rows if r["macro_f1"] >= best - tolerance)
+    return float(chosen["band"]), rows
 
 
 # ----------------------------------------------------------------------------- persistence
@@ -416,21 +489,34 @@ def _replace_dir(tmp: Path, path: Path) -> None:
         tmp.rename(path)
 
 
-def save_cascade(path: Path, primary: Path, secondary: Path, *, band: float = 0.05) -> dict:
+def save_cascade(
+    path: Path,
+    primary: Path,
+    secondary: Path,
+    *,
+    band: float = 0.05,
+    chosen_on_folds: dict | None = None,
+    quantification: dict | None = None,
+) -> dict:
     """Write a cascade model folder that points at two single-model folders.
 
     The primary (cheap) model scores every passage; passages whose probability
     for some label lies within ``band`` of that label's threshold are
     re-scored by the secondary model. The folders are referenced by relative
-    path, so the cascade moves with them.
+    path, so the cascade moves with them. ``quantification`` holds the count
+    estimators' parameters of the cascade itself, from both models'
+    out-of-fold predictions combined at ``band``
+    (:func:`cocreation_nlp.oof.cascade_from_folds`).
     """
     import hashlib
     import os
     from datetime import UTC, datetime
 
     p_meta, s_meta = read_meta(Path(primary)), read_meta(Path(secondary))
-    if p_meta.get("kind") == "cascade" or s_meta.get("kind") == "cascade":
-        raise ModelLoadError("a cascade is built from two single models, not from another cascade")
+    if {p_meta.get("kind"), s_meta.get("kind")} & {"cascade", BY_LANGUAGE}:
+        raise ModelLoadError(
+            "a cascade is built from two single models (linear or fine-tuned), not from another cascade or a router"
+        )
     if not 0 < band < 0.5:
         raise ModelLoadError(f"band must be in (0, 0.5); got {band}")
     path.mkdir(parents=True, exist_ok=True)
@@ -444,20 +530,47 @@ def save_cascade(path: Path, primary: Path, secondary: Path, *, band: float = 0.
         "primary": os.path.relpath(Path(primary).resolve(), path.resolve()),
         "secondary": os.path.relpath(Path(secondary).resolve(), path.resolve()),
         "band": band,
+        "band_choice": chosen_on_folds,
         "versions": library_versions(),
     }
+    if quantification is not None:
+        meta["quantification"] = quantification
     (path / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-    (path / "README.md").write_text(
-        f"# Cascade `{meta['model_id']}`\n\nPrimary `{p_meta['model_id']}` ({meta['primary']}) scores every passage; "
-        f"secondary `{s_meta['model_id']}` ({meta['secondary']}) re-scores passages within {band} of a threshold. "
-        "See the two model cards for training data and metrics.\n",
-        encoding="utf-8",
-    )
+    (path / "README.md").write_text(cascade_card(path, meta), encoding="utf-8")
     return meta
 
 
+def cascade_card(path: Path, meta: dict) -> str:
+    """A cascade folder's README: its two models, how the band was chosen, its document-score rates."""
+    from .modelcard import document_scores_section
+
+    p_meta, s_meta = read_meta(path / meta["primary"]), read_meta(path / meta["secondary"])
+    band, chosen = meta["band"], meta.get("band_choice")
+    card = [
+        f"# Cascade `{meta['model_id']}`",
+        "",
+        f"Primary `{p_meta['model_id']}` ({meta['primary']}) scores every passage; "
+        f"secondary `{s_meta['model_id']}` ({meta['secondary']}) re-scores passages within {band} of a threshold, "
+        "and each passage is decided with the thresholds of the model that scored it. "
+        "See the two model cards for training data and metrics.",
+    ]
+    if chosen:
+        card += [
+            "",
+            f"Band chosen on the grouped out-of-fold predictions of both models ({chosen['method']}):",
+            "",
+            "| band | share re-scored | macro-F1 |",
+            "| --- | --- | --- |",
+            *(f"| {r['band']} | {r['share']:.3f} | {r['macro_f1']:.3f} |" for r in chosen["rows"]),
+        ]
+    card += document_scores_section(meta)
+    return "\n".join(card) + "\n"
+
+
 CORE_LIBRARIES: tuple[str, ...] = ("scikit-learn", "skops", "numpy")
-"""Libraries every learned model uses (the head); the embedder's runtime libraries come on top."""
+"""Libraries every linear model uses (the head); the embedder's runtime libraries come on top."""
+FINETUNED_LIBRARIES: tuple[str, ...] = ("numpy", "onnxruntime", "tokenizers")
+"""What a fine-tuned model runs on: the exported graph and its tokenizer (never torch)."""
 
 
 def used_libraries(meta: dict) -> tuple[str, ...]:
@@ -467,12 +580,17 @@ def used_libraries(meta: dict) -> tuple[str, ...]:
     (``meta["embedder"]["runtime"]``: model2vec for the static embedder,
     onnxruntime and tokenizers for the ONNX one, sentence-transformers and
     torch for the torch one), so that a model is never checked against a
-    library it does not load.
+    library it does not load. A fine-tuned model runs on onnxruntime and
+    tokenizers alone.
 
     Example:
         >>> used_libraries({"embedder": {"runtime": {"model2vec": "0.10.0"}}})
         ('scikit-learn', 'skops', 'numpy', 'model2vec')
+        >>> used_libraries({"kind": "finetuned"})
+        ('numpy', 'onnxruntime', 'tokenizers')
     """
+    if meta.get("kind") == FINETUNED:
+        return FINETUNED_LIBRARIES
     runtime = (meta.get("embedder") or {}).get("runtime") or {}
     return (*CORE_LIBRARIES, *(k for k in runtime if k not in CORE_LIBRARIES and k != "device"))
 
@@ -548,18 +666,49 @@ def _load_single(path: Path, meta: dict) -> SingleModel:
     return SingleModel(path, meta, _load_head(path))
 
 
+def _load_finetuned(path: Path, meta: dict) -> FinetunedModel:
+    # onnxruntime + tokenizers only: loading (and scoring with) a fine-tuned model never imports torch.
+    check_versions(meta, path)
+    return FinetunedModel(path, meta)
+
+
 def _load_cascade(path: Path, meta: dict) -> CascadeModel:
     # Each part checks the versions of what it uses; the cascade adds no library of its own.
     primary = load_model(path / meta["primary"])
     secondary = load_model(path / meta["secondary"])
-    if not (isinstance(primary, SingleModel) and isinstance(secondary, SingleModel)):
-        raise ModelLoadError(f"{path}: a cascade's primary and secondary must be single models")
+    for part in (primary, secondary):
+        if not isinstance(part, SCORING_KINDS):
+            raise ModelLoadError(
+                f"{path}: a cascade is built from two single models (linear or fine-tuned), "
+                f"not from another cascade or a router ({part.path})"
+            )
     return CascadeModel(path, meta, primary, secondary)
 
+
+def _load_by_language(path: Path, meta: dict) -> LanguageRouter:
+    default = load_model(path / meta["default"])
+    if isinstance(default, LanguageRouter):
+        raise ModelLoadError(f"{path}: the default model of a router cannot be another router")
+    models = {}
+    for lang, rel in meta.get("models", {}).items():
+        part = load_model(path / rel)
+        if isinstance(part, LanguageRouter):
+            raise ModelLoadError(f"{path / rel}: a per-language model cannot be another router")
+        models[lang] = part
+    return LanguageRouter(path, meta, default, models)
+
+
+COMPOSITE_KINDS = frozenset({"cascade", BY_LANGUAGE})
+"""Kinds whose folder holds no model files of its own, only references to other model folders."""
+
+SCORING_KINDS = (SingleModel, FinetunedModel)
+"""Models that give probabilities with their own thresholds, the parts a cascade is built from."""
 
 LOADERS: dict[str, Callable[[Path, dict], PassageClassifier]] = {
     "single": _load_single,
     "cascade": _load_cascade,
+    FINETUNED: _load_finetuned,
+    BY_LANGUAGE: _load_by_language,
 }
 """Model loaders by ``meta.json`` ``kind`` (absent: ``single``). A new kind of model is one entry here."""
 
@@ -567,8 +716,9 @@ LOADERS: dict[str, Callable[[Path, dict], PassageClassifier]] = {
 def load_model(path: Path) -> PassageClassifier:
     """Load a model folder safely, dispatching on its ``meta.json`` ``kind``.
 
-    Every kind but a cascade (whose parts are models of their own) has its
-    recorded file hashes checked before anything is unpacked.
+    Every kind but a cascade or a router (whose parts are models of their own,
+    checked as they load) has its recorded file hashes checked before anything
+    is unpacked.
 
     Raises:
         ModelLoadError: no model there, an unknown kind, or unreadable files.
@@ -586,8 +736,8 @@ def load_model(path: Path) -> PassageClassifier:
         raise ModelLoadError(
             f"{path / 'meta.json'}: unknown model kind {kind!r}; this release loads {', '.join(LOADERS)}"
         ) from None
-    if kind != "cascade":
-        verify_model_files(path, meta)
+    if kind not in COMPOSITE_KINDS:
+        verify_model_files(path, meta)  # a cascade's or a router's parts are checked as they load
     return loader(path, meta)
 
 
@@ -658,7 +808,7 @@ def model_id_of(model: str) -> str:
     Nothing is loaded (hashing takes well under a second), so a cached re-run
     stays cheap; and a model whose files changed gets another id even if its
     ``meta.json`` was edited to match, so no result computed with other files
-    is reused. A cascade's id folds in its two parts' ids.
+    is reused. A cascade's or a router's id folds in its parts' ids.
 
     Raises:
         ModelIntegrityError: as :func:`~cocreation_nlp.model_files.verify_model_files`.
@@ -671,9 +821,13 @@ def model_id_of(model: str) -> str:
         return str(load_classifier(RULES).model_id)
     path = Path(model)
     meta = read_meta(path)
-    if meta.get("kind") == "cascade":
-        parts = [model_id_of(str(path / meta[part])) for part in ("primary", "secondary")]
-        digest = hashlib.sha256("|".join([*parts, str(meta.get("band"))]).encode()).hexdigest()
+    if meta.get("kind") in COMPOSITE_KINDS:
+        parts = [model_id_of(str(part)) for part in parts_of(path, meta)]
+        digest = hashlib.sha256(
+            "|".join(
+                [*parts, str(meta.get("band")), json.dumps(meta.get("models", {}), sort_keys=True)]
+            ).encode()
+        ).hexdigest()
     else:
         digest = verify_model_files(path, meta)
     return f"{meta['model_id']}@{digest[:12]}"
@@ -689,9 +843,17 @@ def check_model_versions(model: str) -> None:
         return
     path = Path(model)
     meta = read_meta(path)
-    if meta.get("kind") == "cascade":
-        for part in ("primary", "secondary"):
-            sub = path / meta[part]
-            check_versions(read_meta(sub), sub)
-    else:
+    parts = parts_of(path, meta)
+    for sub in parts:
+        check_model_versions(str(sub))
+    if not parts:
         check_versions(meta, path)
+
+
+def parts_of(path: Path, meta: dict) -> list[Path]:
+    """The model folders a cascade or a router is built from (``[]`` for a model of its own)."""
+    if meta.get("kind") == "cascade":
+        return [path / meta["primary"], path / meta["secondary"]]
+    if meta.get("kind") == BY_LANGUAGE:
+        return [path / meta["default"], *(path / rel for rel in meta.get("models", {}).values())]
+    return []

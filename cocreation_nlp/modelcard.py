@@ -21,7 +21,7 @@ def _metrics_table(metrics: dict, baseline: dict | None = None) -> str:
     return head + "\n".join(rows) + "\n" + macro + "\n"
 
 
-def _document_scores_section(meta: dict) -> list[str]:
+def document_scores_section(meta: dict) -> list[str]:
     """Quantification rates and the document-level validity table (``cocreation evaluate --documents --record``)."""
     from .validity_tables import validity_markdown
 
@@ -65,15 +65,46 @@ def render_model_card(meta: dict) -> str:
     base = meta.get("metrics", {}).get("rules_baseline")
     emb = meta.get("embedder", {})
     files = "\n".join(f"  - `{k}`: sha256 `{v}`" for k, v in sorted(emb.get("files", {}).items()))
+    if meta.get("kind") == "finetuned":
+        tc = meta.get("train_config", {})
+        layers = (
+            "every layer and the embeddings (end to end)"
+            if tc.get("train_layers", 0) <= 0
+            else f"the top {tc.get('train_layers')} encoder layers (lower layers frozen)"
+        )
+        base_files = "\n".join(f"  - `{k}`: sha256 `{v}`" for k, v in sorted(meta.get("files", {}).items()))
+        details = [
+            f"- Kind: finetuned. all-MiniLM-L6-v2 ({meta.get('base', {}).get('source', {})}) with a linear multi-label head on mean-pooled token states; "
+            f"trained: {layers}, {tc.get('epochs')} epochs, {tc.get('loss')} loss"
+            + (
+                f" with per-label positive weights ((neg/pos)^{tc.get('pos_weight_power')}, capped at {tc.get('max_pos_weight')})"
+                if tc.get("loss") == "bce"
+                else ""
+            )
+            + f", length-bucketed batches of {tc.get('batch_size')}, max {tc.get('max_length')} word pieces.",
+            f"- Input: the passage, and {'its heading and list lead-in as the second segment of a sentence pair' if tc.get('context') != 'none' else 'nothing else (no context)'}.",
+            f"- Calibration: Platt scaling per label on grouped out-of-fold logits; decision thresholds per label tuned for F1 on the same out-of-fold predictions. Runtime: ONNX ({meta.get('quantization')}), onnxruntime + tokenizers, no torch.",
+            f"- Files:\n{base_files}",
+        ]
+    else:
+        details = [
+            f"- Kind: {meta.get('kind', 'single')}. Features: sentence embeddings from `{emb.get('name', '')}` ({emb.get('kind', '')}, {emb.get('dim', '')} dimensions) plus rule-lexicon features ({meta.get('rules', {}).get('lexicon_version', '')}).",
+            "- Head: one logistic regression per label (class-balanced), regularisation chosen per label on inner grouped folds, Platt-calibrated on inner out-of-fold logits, decision threshold per label tuned for F1 on the same inner folds.",
+            f"- Embedder source: {emb.get('source', 'n/a')}",
+            f"- Embedder files:\n{files}" if files else "- Embedder files: n/a",
+        ]
+        if meta.get("distillation"):
+            d = meta["distillation"]
+            details.append(
+                f"- Distilled: also learns the soft labels of teacher `{d['teacher']}` ({d['teacher_kind']}) on {d['soft_passages']} passages "
+                f"without a human label from {d['soft_documents']} train documents (weight {d['weight']}); never a reserved document."
+            )
     lines = [
         f"# Passage classifier `{meta['model_id']}`",
         "",
         "## Model details",
         f"- Task: {meta.get('task', '')}; labels (codebook {meta.get('codebook_version')}): {', '.join(meta['labels'])}.",
-        f"- Kind: {meta.get('kind', 'single')}. Features: sentence embeddings from `{emb.get('name', '')}` ({emb.get('kind', '')}, {emb.get('dim', '')} dimensions) plus rule-lexicon features ({meta.get('rules', {}).get('lexicon_version', '')}).",
-        "- Head: one logistic regression per label (class-balanced), regularisation chosen per label on inner grouped folds, Platt-calibrated on inner out-of-fold logits, decision threshold per label tuned for F1 on the same inner folds.",
-        f"- Embedder source: {emb.get('source', 'n/a')}",
-        f"- Embedder files:\n{files}" if files else "- Embedder files: n/a",
+        *details,
         f"- Created: {meta.get('created_at', '')}; cocreation_nlp {meta.get('versions', {}).get('cocreation_nlp', '')}.",
         "",
         "## Intended use",
@@ -95,19 +126,58 @@ def render_model_card(meta: dict) -> str:
         "## Evaluation",
     ]
     if cv:
+        intro = (
+            "Cross-validation grouped by document (5-fold GroupKFold), so no document's passages sit on both sides "
+            "of a fold; the Platt scaling and thresholds applied to each fold are fitted on the other folds' "
+            "out-of-fold logits (cross-fitted), never on the passages they score."
+            if meta.get("kind") == "finetuned"
+            else "Nested cross-validation grouped by document (outer folds report, inner folds tune), so no document's "
+            "passages sit on both sides of a fold and no threshold is tuned on the passages that score it."
+        )
         lines += [
-            "Nested cross-validation grouped by document (outer folds report, inner folds tune), so no document's "
-            "passages sit on both sides of a fold and no threshold is tuned on the passages that score it.",
+            intro,
             "",
             _metrics_table(cv, base),
             "Brier scores: "
             + ", ".join(f"{k} {v.get('brier', float('nan')):.3f}" for k, v in cv["labels"].items())
             + ".",
         ]
-    lines += _document_scores_section(meta)
+    if meta.get("metrics", {}).get("protocol"):
+        lines += ["", f"Protocol: {meta['metrics']['protocol']}."]
+    wo = meta.get("metrics", {}).get("without_distillation")
+    if wo and cv:
+        lines += [
+            "",
+            "### With and without distillation (same folds)",
+            "",
+            "| label | F1 without | F1 with |",
+            "| --- | --- | --- |",
+            *[f"| {lab} | {wo['labels'][lab]['f1']:.3f} | {cv['labels'][lab]['f1']:.3f} |" for lab in LABELS],
+            f"| **macro** | {wo['macro_f1']:.3f} | {cv['macro_f1']:.3f} |",
+        ]
+    an = meta.get("metrics", {}).get("analysis")
+    if an:
+        from .evalstats import analysis_markdown
+
+        lines += [
+            "",
+            "### Intervals, calibration and languages",
+            "",
+            "Out-of-fold predictions; intervals are percentile bootstrap intervals resampling documents; "
+            "ECE = expected calibration error (10 equal-width bins).",
+            "",
+            analysis_markdown(an, title_level="####"),
+        ]
+    if meta.get("int8_check"):
+        c = meta["int8_check"]
+        lines += [
+            "",
+            f"int8 check on the folds: macro-F1 {c['int8_macro_f1']:.3f} int8 vs {c['fp32_macro_f1']:.3f} fp32 (tolerance {c['tolerance']}): shipped {c['chosen']}.",
+        ]
     extra = meta.get("comparison")
     if extra:
         lines += ["", "### Embedder comparison (same grouped folds)", "", extra]
+    lines += document_scores_section(meta)
     lines += [
         "",
         "## Limitations",

@@ -49,7 +49,7 @@ from .model import RULES, check_model_versions, default_model, load_classifier, 
 from .quantify import estimator_for, passage_sources
 from .score import score_document
 from .scored import ScoredDocument, ScoredPassage
-from .segment import labelling_units, segment_document
+from .segment import labelling_units, passage_context, segment_document
 from .types import ParseFailure, not_a_unit_reason
 from .util import file_sha256, usable_cores
 from .workers import exit_with_parent
@@ -88,7 +88,12 @@ def process_source(source: Source, job: ScoreJob) -> ScoredDocument | ParseFailu
     # Headings and tables are kept in the tables but are not labelling units:
     # only the units are classified and counted in the document's scores.
     units = labelling_units(passages)
-    preds = clf.predict_texts([passages[i].text for i in units], [passages[i].language for i in units])
+    # Models trained with context read each unit's heading and list lead-in beside its text.
+    preds = clf.predict_texts(
+        [passages[i].text for i in units],
+        [passages[i].language for i in units],
+        [passage_context(passages[i].heading, passages[i].context) for i in units],
+    )
     scores = score_document(
         doc.doc_id,
         preds.probs,

@@ -25,6 +25,7 @@ from .export import PREDICTION_COLUMNS, prediction_cells
 from .formulas import restore
 from .ingest import detect_language
 from .model import default_model, load_classifier
+from .segment import passage_context
 from .tables import names, read_rows, write_csv
 from .types import PASSAGE_KINDS, is_labelling_unit, not_a_unit_reason
 
@@ -41,6 +42,10 @@ def _empty_reason(value: Any) -> str:
     return f"not text ({type(value).__name__})"
 
 
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
 def _language(text: str) -> str:
     # Detection needs a few words; a short passage is taken as English, the model's language.
     return detect_language(text) if len(text.split()) >= 5 else "en"
@@ -52,6 +57,7 @@ def predict(
     model: str | os.PathLike[str] | None = None,
     languages: Sequence[Any] | None = None,
     kinds: Sequence[Any] | None = None,
+    contexts: Sequence[Any] | None = None,
     batch_size: int = 512,
 ) -> tuple[list[PassagePrediction], str]:
     """Classify ``texts``; return one prediction per item (in order) and the model id.
@@ -61,6 +67,9 @@ def predict(
     ``languages``, each text's language is detected. With ``kinds`` (the
     ``kind`` column of a passages table), headings and tables are left
     unclassified with the reason: the codebook gives them no label.
+    ``contexts`` (each passage's heading and list lead-in,
+    :func:`~cocreation_nlp.segment.passage_context`) is read by models
+    trained with context and ignored by the others.
     """
     clf = load_classifier(str(model) if model is not None else default_model())
     out: list[PassagePrediction] = [PassagePrediction(None, None, reason=_empty_reason(t)) for t in texts]
@@ -74,9 +83,14 @@ def predict(
         if languages is not None
         else [_language(t) if isinstance(t, str) else "und" for t in texts]
     )
+    ctx = [c if isinstance(c, str) else "" for c in contexts] if contexts is not None else None
     for start in range(0, len(valid), batch_size):
         idx = valid[start : start + batch_size]
-        pred = clf.predict_texts([texts[i] for i in idx], [langs[i] for i in idx])
+        pred = clf.predict_texts(
+            [texts[i] for i in idx],
+            [langs[i] for i in idx],
+            [ctx[i] for i in idx] if ctx is not None else None,
+        )
         for i, record in zip(idx, pred.records(), strict=True):
             out[i] = record
     return out, str(clf.model_id)
@@ -109,7 +123,9 @@ def classify_table(
     tuned decision), then ``evidence`` (rule hits, JSON) and
     ``prediction_note`` (why a row has no or a rule-only prediction). Empty
     or non-text rows get an empty prediction with a reason; they never stop
-    the file. The output (``.csv``, or ``.jsonl``) is written atomically; in
+    the file. A ``heading`` (and ``context``) column, as in ``score``'s
+    passages.csv, gives models trained with context the same input as
+    ``score`` does. The output (``.csv``, or ``.jsonl``) is written atomically; in
     CSV, text a spreadsheet would run as a formula is neutralised (see
     :mod:`.tables`) unless ``raw_csv``, and JSONL keeps it exactly.
 
@@ -138,11 +154,16 @@ def classify_table(
     if language_column in columns:
         languages = [r.get(language_column) for r in rows]
     kinds = [r.get("kind") for r in rows] if "kind" in columns else None
+    contexts = None
+    if "heading" in columns or "context" in columns:
+        # A passages table from `score` or `parse`: the model gets the context `score` gives it.
+        contexts = [passage_context(_str(r.get("heading")), _str(r.get("context"))) for r in rows]
     preds, model_id = predict(
         [r.get(text_column) for r in rows],
         model=model,
         languages=languages,
         kinds=kinds,
+        contexts=contexts,
         batch_size=batch_size,
     )
     out_columns = [*columns, *names(PREDICTION_COLUMNS), NOTE_COLUMN]

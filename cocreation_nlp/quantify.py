@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .codebook import LABELS
+from .util import language_code
 
 PARAMETERS_FORMAT = 1
 """Version of the parameters dictionary saved under ``meta.json["quantification"]``."""
@@ -513,14 +514,19 @@ def consistent_counts(counts: np.ndarray, n: int) -> np.ndarray:
 def estimator_for(classifier: object, method: str, union: str = "max") -> CountEstimator:
     """The count estimator of ``method`` with the parameters a loaded classifier carries (if any).
 
-    Single models keep them in ``meta["quantification"]``; a cascade uses its
-    secondary's (the model whose thresholds decide). Rule-only classification
-    has none: its counts fall back to decisions, and the record says so.
+    Every kind of model that ``cocreation train`` writes (linear, distilled,
+    fine-tuned, per-language router) keeps them in ``meta["quantification"]``,
+    measured on its own grouped out-of-fold predictions. A cascade carries its
+    own when it was built from both models' out-of-fold predictions (each
+    passage decided by the model that scored it); an older cascade uses its
+    primary's, the model that scores every passage and decides most of them.
+    Rule-only classification has none: its counts fall back to decisions, and
+    the record says so.
     """
     meta = getattr(classifier, "meta", None) or {}
     q = meta.get("quantification")
-    if q is None and getattr(classifier, "secondary", None) is not None:
-        q = (getattr(classifier.secondary, "meta", None) or {}).get("quantification")  # type: ignore[attr-defined]
+    if q is None and getattr(classifier, "primary", None) is not None:
+        q = (getattr(classifier.primary, "meta", None) or {}).get("quantification")  # type: ignore[attr-defined]
     params: dict[str, Mapping] = {}
     if q and q.get("format") == PARAMETERS_FORMAT:
         params = {k: v for k, v in q.items() if k in SOURCES and v}
@@ -536,7 +542,7 @@ def passage_sources(reasons: Sequence[str], n: int) -> list[str]:
 
 def covers(language: str, model_languages: Sequence[str]) -> bool:
     """Whether a passage in ``language`` is scored by a model of ``model_languages`` (as ``SingleModel.covers``)."""
-    return "und" in model_languages or (language or "und").split("-")[0].lower() in model_languages
+    return "und" in model_languages or language_code(language) in model_languages
 
 
 def model_quantification(

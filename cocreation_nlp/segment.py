@@ -290,3 +290,25 @@ def _passages(doc: Document, spans: list[_Span]) -> list[Passage]:
 def labelling_units(passages: Iterable[Passage]) -> list[int]:
     """Indexes of the passages that are labelled, classified and scored (not headings or tables)."""
     return [i for i, p in enumerate(passages) if is_labelling_unit(p.kind)]
+
+
+CONTEXT_JOIN = " — "
+
+
+def passage_context(heading: str | None, lead_in: str | None = None) -> str:
+    """The context a passage is read in: its heading, then a list's lead-in, joined.
+
+    Annotators read a passage under its heading, and a lead-in such as "We
+    will:" carries the verb of the items under it. Models trained with context
+    (the fine-tuned tier) read this string as the second segment of a sentence
+    pair; every code path that classifies passages (``score``, ``classify``,
+    training and evaluation) builds it here, so that they all give the model
+    the same input.
+
+    Example:
+        >>> passage_context("Our approach", "We will:")
+        'Our approach — We will:'
+        >>> passage_context("", None)
+        ''
+    """
+    return CONTEXT_JOIN.join(s.strip() for s in (heading or "", lead_in or "") if s and s.strip())

@@ -23,6 +23,8 @@ import numpy as np
 from .annotations import LabelledSet
 from .classify import RuleClassifier, match_rules
 from .codebook import LABELS, load_codebook
+from .evalstats import analysis
+from .metrics import THRESHOLD_GRID, best_threshold, label_metrics  # noqa: F401 - re-exported for callers
 from .model import (
     META_SCHEMA_VERSION,
     Head,
@@ -33,11 +35,11 @@ from .model import (
     save_single,
     slim_tfidf,
 )
+from .oof import OOF_ARRAYS, grouped_folds, oof_record, read_oof_arrays
 from .quantify import model_quantification
 from .rules import RuleMatcher, rule_probabilities
 
 log = logging.getLogger(__name__)
-THRESHOLD_GRID = np.round(np.arange(0.05, 0.951, 0.025), 3)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,23 +54,6 @@ class TrainConfig:
     class_weight: str | None = "balanced"
     max_iter: int = 3000
     n_jobs: int = 2
-
-
-def _f1(y: np.ndarray, d: np.ndarray) -> float:
-    tp = int((y & d).sum())
-    fp = int((~y & d).sum())
-    fn = int((y & ~d).sum())
-    return 0.0 if tp == 0 else 2 * tp / (2 * tp + fp + fn)
-
-
-def _best_threshold(y: np.ndarray, p: np.ndarray) -> tuple[float, float]:
-    yb = y.astype(bool)
-    best = (0.5, -1.0)
-    for t in THRESHOLD_GRID:
-        f = _f1(yb, p >= t)
-        if f > best[1] + 1e-12:
-            best = (float(t), f)
-    return best
 
 
 def _lr(c: float, cfg: TrainConfig):  # noqa: ANN202
@@ -114,7 +99,7 @@ def _fit_label(
                 oof[te] = m.decision_function(X[te])
             cal = _platt(oof, y)
             p = cal.predict_proba(oof.reshape(-1, 1))[:, 1]
-            t, f = _best_threshold(y, p)
+            t, f = best_threshold(y, p)
             if best is None or f > best[0]:
                 best = (f, c, t, oof)
     if best is None:
@@ -172,53 +157,6 @@ def cross_validate(
         thresholds[te] = head.thresholds[None, :]
         log.info("outer fold %d/%d done", f + 1, k)
     return probs, decisions, thresholds
-
-
-def label_metrics(
-    Y: np.ndarray, decisions: np.ndarray, probs: np.ndarray | None = None, *, n_bins: int = 10
-) -> dict:
-    """Per-label precision, recall, F1, support, confusion counts, Brier score and reliability bins."""
-    out: dict = {"labels": {}}
-    f1s = []
-    for j, label in enumerate(LABELS):
-        y = Y[:, j].astype(bool)
-        d = decisions[:, j].astype(bool)
-        tp, fp, fn, tn = int((y & d).sum()), int((~y & d).sum()), int((y & ~d).sum()), int((~y & ~d).sum())
-        prec = tp / (tp + fp) if tp + fp else 0.0
-        rec = tp / (tp + fn) if tp + fn else 0.0
-        f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
-        row = {
-            "precision": prec,
-            "recall": rec,
-            "f1": f1,
-            "support": int(y.sum()),
-            "tp": tp,
-            "fp": fp,
-            "fn": fn,
-            "tn": tn,
-        }
-        if probs is not None:
-            p = probs[:, j]
-            row["brier"] = float(np.mean((p - y) ** 2))
-            bins = []
-            edges = np.linspace(0, 1, n_bins + 1)
-            for lo, hi in zip(edges[:-1], edges[1:], strict=True):
-                m = (p >= lo) & ((p < hi) if hi < 1 else (p <= hi))
-                if m.any():
-                    bins.append(
-                        {
-                            "bin": f"{lo:.1f}-{hi:.1f}",
-                            "n": int(m.sum()),
-                            "mean_prob": float(p[m].mean()),
-                            "observed": float(y[m].mean()),
-                        }
-                    )
-            row["reliability"] = bins
-        out["labels"][label] = row
-        f1s.append(f1)
-    out["macro_f1"] = float(np.mean(f1s))
-    out["n"] = int(len(Y))
-    return out
 
 
 def rules_baseline(data: LabelledSet) -> dict:
@@ -332,12 +270,70 @@ def train(
         "quantification": quantification,
         "versions": library_versions(),
     }
-    return TrainResult(head, meta, probs, decisions, time.perf_counter() - t0)
+    meta["metrics"]["analysis"] = analysis(data.y, decisions, probs, data.doc_ids, data.languages)
+    folds = grouped_folds(data.doc_ids, cfg.outer_folds)
+    meta["oof"] = oof_record(
+        source="outer-fold calibrated probabilities of nested grouped CV, each row with the thresholds of its "
+        "fold (tuned on that fold's inner folds)",
+        doc_ids=data.doc_ids,
+        folds=folds,
+    )
+    extra = {"oof_arrays": oof_arrays(data, folds, probs, oof_thresholds)}
+    return TrainResult(head, meta, probs, decisions, time.perf_counter() - t0, extra)
+
+
+def oof_arrays(
+    data: LabelledSet, folds: np.ndarray, probs: np.ndarray, row_thresholds: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The ``oof.npz`` arrays of a linear model (see :mod:`cocreation_nlp.oof`): numbers and ids, no text."""
+    return {
+        "passage_ids": np.asarray(data.passage_ids, dtype=str),
+        "doc_ids": np.asarray(data.doc_ids, dtype=str),
+        "languages": np.asarray(data.languages, dtype=str),
+        "folds": np.asarray(folds).astype(np.int64),
+        "y": np.asarray(data.y).astype(np.int8),
+        "probs": np.asarray(probs).astype(np.float32),
+        "row_thresholds": np.broadcast_to(row_thresholds, np.shape(probs)).astype(np.float32),
+    }
 
 
 def save_trained(result: TrainResult, out_dir: Path) -> None:
-    """Save a trained model folder with its model card."""
+    """Save a trained model folder with its model card and its out-of-fold arrays."""
     from .modelcard import render_model_card
 
     save_single(out_dir, result.meta, result.head)
     (out_dir / "README.md").write_text(render_model_card(result.meta), encoding="utf-8")
+    if result.extra.get("oof_arrays"):
+        # Per-passage out-of-fold probabilities and each row's fold thresholds: what choosing a
+        # cascade band, document-level validity of other kinds, or auditing labels needs.
+        np.savez_compressed(out_dir / OOF_ARRAYS, **result.extra["oof_arrays"])
+
+
+def refresh_card(model_dir: Path, languages: Sequence[str] | None = None) -> dict:
+    """Recompute a linear model folder's analysis from its ``oof.npz`` and re-render its card.
+
+    Nothing is retrained: the stored out-of-fold probabilities and each row's fold thresholds give
+    the decisions. ``languages`` (aligned with the stored passages; default: the stored ones) adds
+    the per-language figures.
+    """
+    from .modelcard import render_model_card
+
+    model_dir = Path(model_dir)
+    meta = json.loads((model_dir / "meta.json").read_text(encoding="utf-8"))
+    arr = read_oof_arrays(model_dir / OOF_ARRAYS)
+    y = arr["y"].astype(int)
+    probs = arr["probs"].astype(float)
+    decisions = probs >= arr["row_thresholds"]
+    if languages is None and "languages" in arr:
+        languages = arr["languages"].tolist()
+    meta["metrics"]["analysis"] = analysis(y, decisions, probs, arr["doc_ids"].tolist(), languages)
+    meta["oof"] = oof_record(
+        source=(meta.get("oof") or {}).get("source", "outer-fold predictions of grouped CV"),
+        doc_ids=arr["doc_ids"].tolist(),
+        folds=arr["folds"],
+    )
+    (model_dir / "meta.json").write_text(
+        json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    (model_dir / "README.md").write_text(render_model_card(meta), encoding="utf-8")
+    return meta

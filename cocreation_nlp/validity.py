@@ -23,6 +23,12 @@ other documents); it serves models too costly to train 25 times.
 
 :func:`document_validity` needs only out-of-fold material
 (:class:`OutOfFold`), so any model kind can be validated by producing that.
+Linear models trained by ``cocreation train`` re-run their recipe (nested or
+cross-fitted, above); the other kinds (fine-tuned, distilled, cascades,
+per-language routers) are too costly to retrain 5-25 times, so they are
+validated on the grouped out-of-fold predictions stored with them
+(``oof.npz``, :func:`cocreation_nlp.oof.oof_predictions`), cross-fitted: the
+scheme is then ``cross-fitted (stored out-of-fold predictions)``.
 """
 
 from __future__ import annotations
@@ -406,7 +412,9 @@ def record_validity(model_dir: Path, result: Mapping, *, data_sha256: str = "") 
     import json
 
     from .atomic import write_text_atomic
-    from .model import read_meta
+    from .bylanguage import render_report
+    from .language_router import KIND as BY_LANGUAGE
+    from .model import cascade_card, read_meta
     from .modelcard import render_model_card
 
     meta = read_meta(model_dir)
@@ -415,8 +423,82 @@ def record_validity(model_dir: Path, result: Mapping, *, data_sha256: str = "") 
     entry["data_sha256"] = data_sha256
     meta["document_validity"] = entry
     write_text_atomic(model_dir / "meta.json", json.dumps(meta, indent=2, ensure_ascii=False) + "\n")
-    write_text_atomic(model_dir / "README.md", render_model_card(meta))
+    kind = meta.get("kind", "single")
+    card = (
+        cascade_card(model_dir, meta)
+        if kind == "cascade"
+        else render_report(meta)
+        if kind == BY_LANGUAGE
+        else render_model_card(meta)
+    )
+    write_text_atomic(model_dir / "README.md", card)
     return entry
+
+
+def reruns_recipe(meta: Mapping) -> bool:
+    """Whether document validity re-runs the model's training recipe (linear models of ``cocreation train``)."""
+    return meta.get("kind", "single") == "single" and "train_config" in meta and "distillation" not in meta
+
+
+def model_languages(model_dir: Path, meta: Mapping) -> list[str]:
+    """The languages a model folder scores itself (others get the rule lexicon), for any kind."""
+    from .language_router import KIND as BY_LANGUAGE
+    from .model import read_meta
+
+    kind = meta.get("kind", "single")
+    if kind == "cascade":
+        return list(read_meta(model_dir / meta["primary"])["languages"])
+    if kind == BY_LANGUAGE:
+        default = read_meta(model_dir / meta["default"])
+        return sorted(set(default["languages"]) | set(meta.get("models", {})))
+    return list(meta["languages"])
+
+
+def stored_out_of_fold(
+    model_dir: Path,
+    data,  # noqa: ANN001 - annotations.LabelledSet
+    complete: frozenset[str],
+) -> OutOfFold:
+    """:class:`OutOfFold` from a model folder's stored out-of-fold predictions, matched to ``data`` by passage id.
+
+    A gold document with a passage the model never predicted out of fold (not in its training
+    data) cannot be compared and leaves the complete-document gold, with a warning.
+    """
+    from .classify import RuleClassifier
+    from .model import read_meta
+    from .oof import oof_predictions, rows_of
+
+    meta = read_meta(model_dir)
+    oof = oof_predictions(model_dir)
+    rows = rows_of(oof, data.passage_ids)
+    unseen = sorted({d for d, r in zip(data.doc_ids, rows, strict=True) if r < 0} & set(complete))
+    for doc_id in unseen:
+        log.warning(
+            "%s is not a complete-document gold here: %s has no out-of-fold prediction for some of its "
+            "passages (trained on other annotations)",
+            doc_id,
+            model_dir,
+        )
+    keep = np.flatnonzero(rows >= 0)
+    r = rows[keep]
+    texts = [data.texts[i] for i in keep]
+    languages = [data.languages[i] for i in keep]
+    result = out_of_fold_from_predictions(
+        np.asarray(data.y)[keep],
+        [data.doc_ids[i] for i in keep],
+        languages,
+        oof["probs"][r],
+        oof["thresholds"][r],
+        oof["folds"][r],
+        model_languages(model_dir, meta),
+        RuleClassifier().predict_texts(texts, languages).probs,
+        complete=frozenset(set(complete) - set(unseen)),
+    )
+    result.scheme = STORED_SCHEME
+    return result
+
+
+STORED_SCHEME = "cross-fitted (stored out-of-fold predictions)"
 
 
 def run_document_validity(
@@ -428,14 +510,18 @@ def run_document_validity(
     score_cfg: ScoreConfig | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> tuple[dict, str]:
-    """``cocreation evaluate --documents``: validity of a single model's recipe on complete-document gold.
+    """``cocreation evaluate --documents``: validity of a model's document scores on complete-document gold.
+
+    Linear models trained by ``cocreation train`` re-run their training recipe on grouped folds
+    (``nested``, or cross-fitted). Every other kind a model folder can hold (finetuned, distilled,
+    cascade, by-language) is validated on its stored out-of-fold predictions, cross-fitted.
 
     Returns:
         (result, training-data fingerprint).
 
     Raises:
-        ModelLoadError: the model is not a single model trained by ``cocreation train``
-            (other kinds produce their own :class:`OutOfFold` and call :func:`document_validity`).
+        ModelLoadError: ``rules`` or a folder that is not a model (no meta.json); a model with no stored
+            out-of-fold predictions (``oof.npz``, written by this release) that cannot re-run its recipe.
         AnnotationError: no gold resolves, or no document is completely labelled.
     """
     from .annotations import default_corpus, load_records, resolve_records
@@ -444,11 +530,6 @@ def run_document_validity(
     from .train import TrainConfig
 
     meta = read_meta(Path(model))
-    if meta.get("kind", "single") != "single" or "train_config" not in meta:
-        raise ModelLoadError(
-            f"{model}: document validity re-runs the training recipe of single models "
-            f"(`cocreation train`); this model has kind {meta.get('kind')!r}"
-        )
     corpus = list(corpus) if corpus else default_corpus()
     data = resolve_records(load_records(gold), corpus)
     if not len(data):
@@ -458,6 +539,25 @@ def run_document_validity(
         log.warning("%s is not a complete-document gold: %s", doc_id, reason)
     if not complete:
         raise AnnotationError("no document has every passage labelled: no complete-document gold")
+    if not reruns_recipe(meta):
+        say = progress or (lambda msg: log.info(msg))
+        say(
+            f"{model}: a {meta.get('kind', 'single')}{' (distilled)' if 'distillation' in meta else ''} model is "
+            "validated on its stored out-of-fold predictions (cross-fitted parameters)"
+        )
+        try:
+            oof = stored_out_of_fold(Path(model), data, complete)
+        except FileNotFoundError as err:
+            raise ModelLoadError(
+                f"{model}: document validity of a {meta.get('kind', 'single')} model needs its stored out-of-fold "
+                f"predictions ({err})"
+            ) from err
+        if not oof.complete:
+            raise AnnotationError(
+                f"{model} has no out-of-fold prediction for any complete-document gold (trained on other annotations)"
+            )
+        say("scoring the held-out documents with every count method")
+        return document_validity(oof, METHODS, score_cfg), data.fingerprint()
     tc = meta["train_config"]
     cfg = TrainConfig(
         embedder=tc["embedder"],

@@ -3,7 +3,9 @@
 #   scripts/setup.sh          runtime install (parse, score, classify) with the extras: the transformer
 #                             embedders, the annotation web app's server, and Dask for cluster runs
 #   scripts/setup.sh test     + test tools, and Debian's chromium for the browser tests
-# torch is pinned through constraints.txt (a CPU build here), never in the package metadata.
+#   scripts/setup.sh finetune + torch, transformers and onnx, to fine-tune the accurate tier
+# torch is pinned through constraints.txt (a CPU build here), never in the package metadata (the [finetune]
+# extra names it with a lower bound only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
@@ -15,6 +17,8 @@ if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null
   if [ "${1:-run}" = "test" ]; then
     .venv/bin/python -m pip install -q -c constraints.txt -e ".[test]"
+  elif [ "${1:-run}" = "finetune" ]; then
+    .venv/bin/python -m pip install -q -c constraints.txt -e ".[transformers,annotate,dask,finetune]"
   else
     .venv/bin/python -m pip install -q -c constraints.txt -e ".[transformers,annotate,dask]"
   fi

@@ -48,3 +48,21 @@ def dataset(n_docs: int = 10, per_doc: int = 24, seed: int = 0) -> LabelledSet:
             langs.append("en")
             rows.append([int(lab == label) for lab in LABELS])
     return LabelledSet(pids, docs, texts, langs, np.asarray(rows))
+
+
+def assert_same_rates(a: object, b: object, path: str = "", rel: float = 1e-5) -> None:
+    """Two quantification parameter dicts hold the same values (out-of-fold arrays are stored as float32)."""
+    import pytest
+
+    if isinstance(a, dict):
+        assert isinstance(b, dict) and set(a) == set(b), path
+        for k in a:
+            assert_same_rates(a[k], b[k], f"{path}.{k}", rel)
+    elif isinstance(a, list):
+        assert isinstance(b, list) and len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            assert_same_rates(x, y, f"{path}[{i}]", rel)
+    elif isinstance(a, float) or isinstance(b, float):
+        assert a == pytest.approx(b, rel=rel, abs=1e-9), path
+    else:
+        assert a == b, path

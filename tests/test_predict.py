@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from cocreation_nlp.cli import app
@@ -50,3 +51,35 @@ def test_cli_classify_jsonl_and_non_text_rows(trained: Path, tmp_path: Path) -> 
     assert df.loc[1, "prediction_note"] == "not text (int)"
     assert df.loc[2, "prediction_note"] == "empty text"
     assert int(df.loc[0, "collective"]) == 1
+
+
+def test_classify_table_gives_models_the_heading_and_lead_in_of_a_passages_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import cocreation_nlp.predict as predict_module
+    from cocreation_nlp.classify import RuleClassifier
+    from cocreation_nlp.predict import classify_table
+
+    seen: list[list[str] | None] = []
+
+    class Recorder(RuleClassifier):
+        def predict_texts(self, texts, languages, contexts=None):  # noqa: ANN001, ANN201
+            seen.append(None if contexts is None else list(contexts))
+            return super().predict_texts(texts, languages, contexts)
+
+    monkeypatch.setattr(predict_module, "load_classifier", lambda model: Recorder())
+    table = tmp_path / "passages.csv"
+    table.write_text(
+        "text,language,kind,heading,context\n"
+        "Residents were asked about the forms.,en,paragraph,Our approach,\n"
+        "Nurses will co-design the ward rota.,en,list_item,Staff,We will:\n"
+        "Staff,en,heading,,\n",
+        encoding="utf-8",
+    )
+    classify_table(table, tmp_path / "out.csv", model="rules")
+    assert seen == [["Our approach", "Staff — We will:"]]  # the heading row is not classified
+    seen.clear()
+    plain = tmp_path / "plain.csv"
+    plain.write_text("text\nResidents were asked about the forms.\n", encoding="utf-8")
+    classify_table(plain, tmp_path / "out2.csv", model="rules")
+    assert seen == [None]

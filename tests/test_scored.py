@@ -66,3 +66,33 @@ def test_process_source_returns_a_failure_not_an_exception(tmp_path: Path) -> No
     (tmp_path / "empty.txt").write_text("", encoding="utf-8")
     result = process_source(Source(tmp_path / "empty.txt", "empty"), ScoreJob("rules", RunConfig()))
     assert isinstance(result, ParseFailure) and result.error_type == "empty"
+
+
+def test_units_reach_the_model_with_their_heading_as_context(tmp_path: Path, monkeypatch) -> None:
+    """`score` gives a model each unit's heading (the context a fine-tuned model reads); headings stay unclassified."""
+    import cocreation_nlp.pipeline as pipeline
+    from cocreation_nlp.classify import RuleClassifier
+
+    seen: list[tuple[list[str], list[str] | None]] = []
+
+    class Recorder(RuleClassifier):
+        def predict_texts(self, texts, languages, contexts=None):  # noqa: ANN001, ANN201
+            seen.append((list(texts), None if contexts is None else list(contexts)))
+            return super().predict_texts(texts, languages, contexts)
+
+    monkeypatch.setattr(pipeline, "load_classifier", lambda model: Recorder())
+    (tmp_path / "plan.md").write_text(
+        "# Our approach\n\nResidents told us in workshops that the forms were too long.\n\n"
+        "# Staff\n\nNurses on the ward will work with patients as partners.\n",
+        encoding="utf-8",
+    )
+    doc = process_source(Source(tmp_path / "plan.md", "plan", {}), ScoreJob("rules", RunConfig()))
+    assert isinstance(doc, ScoredDocument)
+    [(texts, contexts)] = seen
+    assert texts == [
+        "Residents told us in workshops that the forms were too long.",
+        "Nurses on the ward will work with patients as partners.",
+    ]
+    assert contexts == ["Our approach", "Staff"]
+    headings = [sp for sp in doc.passages if sp.passage.kind == "heading"]
+    assert len(headings) == 2 and all(not sp.prediction.in_scope for sp in headings)

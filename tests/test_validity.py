@@ -251,3 +251,55 @@ def test_out_of_fold_from_any_model_predictions_cross_fits_parameters() -> None:
     fr = np.asarray(langs) == "fr"
     assert (oof.probs[fr] == 0.7).all() and oof.decisions[fr].all() and set(oof.sources[fr]) == {"rules"}
     np.testing.assert_array_equal(oof.decisions[~fr], probs[~fr] >= 0.5)
+
+
+def test_document_validity_of_other_kinds_uses_their_stored_out_of_fold_predictions(tmp_path: Path) -> None:
+    """Cascades, per-language routers and distilled students are validated without re-running a recipe."""
+    import shutil
+
+    from cocreation_nlp.annotations import resolve_records
+    from cocreation_nlp.bylanguage import train_language_models
+    from cocreation_nlp.model import save_cascade
+    from cocreation_nlp.oof import cascade_from_folds, oof_predictions
+    from cocreation_nlp.train import TrainConfig, save_trained, train
+    from cocreation_nlp.validity import STORED_SCHEME, run_document_validity
+
+    corpus = tmp_path / "corpus"
+    labels = _write_corpus(corpus)
+    records = _records(corpus, labels)
+    ann = tmp_path / "ann.jsonl"
+    write_records(records, ann)
+    data = resolve_records(records, [corpus])
+    cfg = TrainConfig(embedder="static", outer_folds=3, inner_folds=2, n_jobs=1)
+    save_trained(train(data, cfg), tmp_path / "a")
+    save_trained(
+        train(data, TrainConfig(embedder="static", tfidf=False, outer_folds=3, inner_folds=2, n_jobs=1)),
+        tmp_path / "b",
+    )
+    band, _, q = cascade_from_folds(tmp_path / "a", tmp_path / "b", 0.1)
+    save_cascade(tmp_path / "c", tmp_path / "a", tmp_path / "b", band=band, quantification=q)
+    train_language_models(data, tmp_path / "lang", tmp_path / "a", cfg, languages=("fr",))
+    distilled = tmp_path / "d"
+    shutil.copytree(tmp_path / "a", distilled)
+    meta = json.loads((distilled / "meta.json").read_text())
+    meta["distillation"] = {"teacher": "t"}  # a distilled student's recipe is not `train`'s
+    (distilled / "meta.json").write_text(json.dumps(meta))
+    for folder in ("c", "lang", "d"):
+        result, _ = run_document_validity(
+            tmp_path / folder, [ann], corpus=[corpus], score_cfg=ScoreConfig(n_bootstrap=20)
+        )
+        assert result["scheme"] == STORED_SCHEME and result["n_documents"] == 6, folder
+    # The cascade's held-out rows are its two models' combined at its band, passage by passage.
+    c, a, b = (oof_predictions(tmp_path / x) for x in ("c", "a", "b"))
+    redo = (np.abs(a["probs"] - a["thresholds"]) < band).any(axis=1)
+    np.testing.assert_allclose(c["probs"], np.where(redo[:, None], b["probs"], a["probs"]))
+    # A model trained on other passages has no held-out prediction for these documents: said, not guessed.
+    other = tmp_path / "other"
+    shutil.copytree(distilled, other)
+    arr = dict(np.load(other / "oof.npz"))
+    arr["passage_ids"] = np.asarray([f"x{i}" for i in range(len(arr["passage_ids"]))])
+    np.savez_compressed(other / "oof.npz", **arr)
+    from cocreation_nlp.errors import AnnotationError
+
+    with pytest.raises(AnnotationError, match="no out-of-fold prediction"):
+        run_document_validity(other, [ann], corpus=[corpus], score_cfg=ScoreConfig(n_bootstrap=0))
