@@ -54,7 +54,7 @@ def score_corpus(
             would run as a formula (see :mod:`cocreation_nlp.tables`).
         **settings: Any setting of :class:`~cocreation_nlp.config.ScoreConfig`
             (``min_denominator=1``, ``basis="decisions"``, ...) or of
-            :class:`~cocreation_nlp.config.RunConfig` (``max_words=200``);
+            :class:`~cocreation_nlp.config.RunConfig` (``max_words=200``, ``ocr="never"``);
             they override ``config``.
 
     Returns:

@@ -28,8 +28,9 @@ from .errors import CacheEntryError
 from .ingest import Source
 from .scored import SCORED_SCHEMA_VERSION, ScoredDocument
 
-CACHE_SCHEMA = 3
-"""Version of the cache layout (2: typed ScoredDocument records; 3: document scores carry their count method)."""
+CACHE_SCHEMA = 4
+"""Version of the cache layout (2: typed ScoredDocument records; 3: document scores carry their count method;
+4: passages carry their source and OCR confidence, documents their page warnings and OCR page count)."""
 CACHE_DIR = ".cache"
 
 

@@ -66,6 +66,27 @@ RawCsv = Annotated[
 ]
 
 
+OCR_MODES = ("auto", "never", "always")
+OCR_HELP = (
+    "OCR of PDF pages: auto (pages without a usable text layer), always (every page), never "
+    "(scanned pages are skipped with a warning)."
+)
+
+
+def _check_ocr_mode(mode: str) -> None:
+    if mode not in OCR_MODES:
+        raise _fail(f"--ocr must be auto, never or always; got {mode!r}")
+
+
+def _ocr_page_reporter(bar):  # noqa: ANN001, ANN202 - tqdm bar -> callback
+    """A callback that shows the page OCR is reading beside the document progress bar."""
+
+    def report(source: str, page: int, n_pages: int) -> None:
+        bar.set_postfix_str(f"OCR {Path(source).name} p.{page}/{n_pages}", refresh=True)
+
+    return report
+
+
 def _os_error(err: OSError) -> str:
     """An OSError as one line naming the file (never a traceback)."""
     where = f"{err.filename}: " if err.filename else ""
@@ -113,21 +134,27 @@ def parse(
             help="Read manifest rows and links that lead outside the corpus folder (refused by default).",
         ),
     ] = False,
+    ocr: Annotated[str, typer.Option(help=OCR_HELP)] = "auto",
     raw_csv: RawCsv = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
 ) -> None:
-    """Parse documents (PDF, DOCX, HTML, Markdown, text) into passages.
+    """Parse documents (PDF, DOCX, HTML, Markdown, text) into passages; scanned PDF pages are read by OCR.
 
     Example: cocreation parse corpora/sample -o passages.csv
 
     Exit code 0 when every document parsed, 1 when some failed (their causes
     are in the errors CSV and on stderr; the other documents are written).
+    Page warnings (an unreadable or low-confidence scanned page) are rows of
+    severity "warning" in the errors CSV and do not change the exit code.
     """
     from tqdm import tqdm
 
     from .ingest import discover
     from .limits import ReadLimits
     from .parse import parse_to_csv
+    from .readers.ocr import progress_to
+
+    _check_ocr_mode(ocr)
 
     limits = ReadLimits.from_mb(
         max_member_mb=max_member_mb,
@@ -143,18 +170,21 @@ def parse(
         bar = tqdm(total=len(sources), unit="doc", disable=not progress, file=sys.stderr, desc="parse")
 
         def tick(doc: object) -> None:
+            bar.set_postfix_str("")
             bar.update(1)
 
-        summary = parse_to_csv(
-            paths,
-            output,
-            errors_path=errors,
-            max_bytes=int(max_file_mb * 1e6),
-            on_document=tick,
-            sources=sources,
-            limits=limits,
-            raw_csv=raw_csv,
-        )
+        with progress_to(_ocr_page_reporter(bar) if progress else None):
+            summary = parse_to_csv(
+                paths,
+                output,
+                errors_path=errors,
+                max_bytes=int(max_file_mb * 1e6),
+                on_document=tick,
+                sources=sources,
+                limits=limits,
+                raw_csv=raw_csv,
+                ocr=ocr,
+            )
         bar.close()
     except CocreationError as err:
         raise _fail(str(err)) from err
@@ -162,13 +192,13 @@ def parse(
         raise _fail(_os_error(err)) from err
     for f in summary.failures:
         typer.echo(f"Error: {f.source}: {f.error_type}: {f.message}", err=True)
+    errors_csv = errors or output.with_name("errors.csv")
     typer.echo(
         f"Wrote {summary.n_passages} passages from {summary.n_documents} document(s) to {output}"
-        + (
-            f"; {len(summary.failures)} failed (see {errors or output.with_name('errors.csv')})"
-            if summary.failures
-            else ""
-        ),
+        + (f"; {summary.ocr_pages} page(s) read by OCR" if summary.ocr_pages else "")
+        + (f"; {len(summary.failures)} failed" if summary.failures else "")
+        + (f"; {len(summary.warnings)} page warning(s)" if summary.warnings else "")
+        + (f" (see {errors_csv})" if summary.failures or summary.warnings else ""),
         err=True,
     )
     if summary.failures:
@@ -211,6 +241,7 @@ def score(
             help="Read manifest rows and links that lead outside the corpus folder (config: allow_outside_corpus).",
         ),
     ] = False,
+    ocr: Annotated[str | None, typer.Option(help=OCR_HELP + " Overrides the config's ocr.")] = None,
     raw_csv: RawCsv = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar on stderr.")] = True,
 ) -> None:
@@ -219,7 +250,9 @@ def score(
     Example: cocreation score corpora/sample -o results/
 
     Re-runs are incremental: unchanged documents come from OUTDIR/.cache, so a
-    killed run continues where it stopped. Exit code 1 when a document failed.
+    killed run continues where it stopped. Exit code 1 when a document failed;
+    page warnings (scanned pages OCR could not read, or read with low
+    confidence) are rows of errors.csv and do not change the exit code.
     """
     from tqdm import tqdm
 
@@ -228,6 +261,8 @@ def score(
 
     if fmt not in ("csv", "parquet"):
         raise _fail(f"--format must be csv or parquet; got {fmt!r}", code=2)
+    if ocr is not None:
+        _check_ocr_mode(ocr)
     try:
         check_writable(output, folder=True)
         cfg = load_config(
@@ -237,6 +272,7 @@ def score(
                 "score.seed": seed,
                 "max_passages": max_passages,
                 "allow_outside_corpus": allow_outside_corpus or None,
+                "ocr": ocr,
             },
         )
         bar = tqdm(total=0, unit="doc", disable=not progress, file=sys.stderr, desc="score")
@@ -256,6 +292,7 @@ def score(
             formats=("csv", "parquet") if fmt == "parquet" else ("csv",),
             raw_csv=raw_csv,
             progress=tick,
+            on_page=_ocr_page_reporter(bar) if progress else None,
         )
         bar.close()
     except CocreationError as err:
@@ -266,14 +303,28 @@ def score(
         typer.echo(f"Error: {f.source}: {f.error_type}: {f.message}", err=True)
     for note in summary.repaired_cache:
         typer.echo(f"Note: {note}; the document was processed again", err=True)
+    n_warnings = _count_warnings(output / "errors.csv")
     typer.echo(
         f"Scored {summary.n_documents - summary.n_failed}/{summary.n_documents} documents "
-        f"({summary.n_passages} passages; {summary.n_cached} from cache) with model {summary.model_id} "
-        f"({summary.model}) into {output}/ in {summary.seconds:.1f}s",
+        f"({summary.n_passages} passages; {summary.n_cached} from cache"
+        + (f"; {summary.n_ocr_pages} page(s) read by OCR" if summary.n_ocr_pages else "")
+        + f") with model {summary.model_id} ({summary.model}) into {output}/ in {summary.seconds:.1f}s"
+        + (f"; {n_warnings} page warning(s) in errors.csv" if n_warnings else ""),
         err=True,
     )
     if summary.n_failed:
         raise typer.Exit(code=EXIT_SOME_FAILED)
+
+
+def _count_warnings(errors_csv: Path) -> int:
+    """Rows of severity ``warning`` in a run's errors.csv (page problems of documents that were kept)."""
+    import csv
+
+    try:
+        with errors_csv.open(encoding="utf-8", newline="") as fh:
+            return sum(1 for row in csv.DictReader(fh) if row.get("severity") == "warning")
+    except OSError:
+        return 0
 
 
 @app.command()

@@ -92,6 +92,12 @@ class RunConfig(BaseModel):
         False,
         description="Read manifest rows and links that resolve outside the corpus folder (refused by default).",
     )
+    ocr: Literal["auto", "never", "always"] = Field(
+        "auto",
+        description="Which PDF pages are read by OCR (Tesseract): 'auto' the pages without a usable text layer "
+        "(scans), 'always' every page (for a garbled text layer), 'never' none (scanned pages are skipped "
+        "with a warning).",
+    )
 
     def read_limits(self) -> ReadLimits:
         """The per-document caps of these settings, for :func:`~cocreation_nlp.ingest.read_one`."""

@@ -8,7 +8,10 @@
   reason where undefined, the counts behind each ratio and how they were
   estimated (``count_method``).
 * ``evidence.csv``: the passages that drive each score.
-* ``errors.csv``: the documents that could not be read, and why.
+* ``errors.csv``: the documents that could not be read, and why (severity
+  ``error``); then the page problems of documents that were kept (severity
+  ``warning``, with the page: a scanned page OCR could not read or read with
+  low confidence).
 
 A score run's tables are committed as a set (:func:`write_run_tables`): they
 are written into a staging folder, ``run.json`` is removed, the staged files
@@ -35,7 +38,7 @@ from .codebook import LABELS
 from .score import FLAGS, SCORES
 from .scored import ScoredDocument, ScoredPassage
 from .tables import Column, CsvSink, ParquetSink, names
-from .types import ParseFailure, Passage
+from .types import PageWarning, ParseFailure, Passage
 from .util import file_sha256
 
 # ----------------------------------------------------------------------------- the passage layout
@@ -65,6 +68,7 @@ _KINDS: dict[str, str] = {
     "float | None": "float",
     "bool": "bool",
     "PassageKind": "str",
+    "TextSource": "str",
     "str | None": "str",
 }
 
@@ -186,7 +190,12 @@ ERROR_COLUMNS: tuple[Column, ...] = (
     Column("source"),
     Column("error_type"),
     Column("message"),
+    Column("severity"),
+    Column("page", "int"),
 )
+"""errors.csv: one ``error`` row per document that could not be read; one ``warning`` row per page
+problem of a document that was read and kept (``page`` set: an unreadable, skipped or low-confidence
+scanned page)."""
 
 
 def extra_meta_columns(metas: Iterable[Mapping[str, str]]) -> list[str]:
@@ -256,8 +265,28 @@ def evidence_rows(doc: ScoredDocument) -> Iterator[dict[str, Any]]:
 
 
 def error_row(f: ParseFailure) -> dict[str, Any]:
-    """One errors.csv row."""
-    return {"doc_id": f.doc_id, "source": f.source, "error_type": f.error_type, "message": f.message}
+    """One errors.csv row of a document that could not be read."""
+    return {
+        "doc_id": f.doc_id,
+        "source": f.source,
+        "error_type": f.error_type,
+        "message": f.message,
+        "severity": "error",
+        "page": None,
+    }
+
+
+def warning_rows(doc_id: str, source: str, warnings: Iterable[PageWarning]) -> Iterator[dict[str, Any]]:
+    """errors.csv rows of severity ``warning``: the page problems of a document that was kept."""
+    for w in warnings:
+        yield {
+            "doc_id": doc_id,
+            "source": source,
+            "error_type": w.kind,
+            "message": w.message,
+            "severity": "warning",
+            "page": w.page,
+        }
 
 
 # ----------------------------------------------------------------------------- writing a run's tables
@@ -339,6 +368,9 @@ def write_run_tables(
             "evidence": _Table(staging, "evidence", EVIDENCE_COLUMNS, parquet, raw_csv=raw_csv),
             "errors": _Table(staging, "errors", ERROR_COLUMNS, parquet, raw_csv=raw_csv),
         }
+        warnings: list[
+            dict[str, Any]
+        ] = []  # a few rows per scanned document: kept until the failures are written
         try:
             for doc in documents:
                 for sp in doc.passages:
@@ -347,8 +379,11 @@ def write_run_tables(
                 tables["documents"].write(document_row(doc, extra_columns))
                 for row in evidence_rows(doc):
                     tables["evidence"].write(row)
+                warnings.extend(warning_rows(doc.doc_id, doc.source, doc.warnings))
             for f in failures:
                 tables["errors"].write(error_row(f))
+            for row in warnings:
+                tables["errors"].write(row)
         finally:
             for t in tables.values():
                 t.close()

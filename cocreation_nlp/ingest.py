@@ -307,11 +307,13 @@ def decode_text(data: bytes, source: str) -> str:
         ) from err
 
 
-def _read_blocks(path: Path, fmt: str, *, max_pages: int | None, limits: ReadLimits) -> ReadResult:
+def _read_blocks(
+    path: Path, fmt: str, *, max_pages: int | None, limits: ReadLimits, ocr: str = "auto", language: str = ""
+) -> ReadResult:
     if fmt == "pdf":
-        from .readers.pdf import parse_pdf
+        from .readers.ocr import OcrSettings, read_pdf
 
-        return parse_pdf(path, max_pages=max_pages)
+        return read_pdf(path, max_pages=max_pages, settings=OcrSettings(mode=ocr, language=language))
     if fmt == "docx":
         from .readers.docx import parse_docx
 
@@ -410,7 +412,7 @@ def assemble(blocks: Sequence[RawBlock]) -> tuple[str, tuple[Block, ...]]:
             parts.append("\n\n")
             pos += 2
         parts.append(clean)
-        out.append(Block(raw.kind, pos, pos + len(clean), raw.page, raw.level))
+        out.append(Block(raw.kind, pos, pos + len(clean), raw.page, raw.level, raw.ocr_confidence))
         pos += len(clean)
     return "".join(parts), tuple(out)
 
@@ -424,8 +426,12 @@ def read_document(
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_pages: int | None = None,
     limits: ReadLimits = DEFAULT_LIMITS,
+    ocr: str = "auto",
 ) -> Document:
     """Read one file into a cleaned :class:`Document`.
+
+    ``ocr`` (``auto``, ``never``, ``always``) says which PDF pages are read by
+    OCR; the manifest's ``language`` column, where present, picks its language.
 
     Raises:
         InputError: with a cause for missing, too large, wrong-format, corrupt,
@@ -478,14 +484,16 @@ def read_document(
             f"the extension says {fmt.upper()} but the content is {actual}; rename the file or fix its format",
             kind="wrong-format",
         )
-    result = _read_blocks(path, fmt, max_pages=max_pages, limits=limits)
+    result = _read_blocks(
+        path, fmt, max_pages=max_pages, limits=limits, ocr=ocr, language=source.meta.get("language", "")
+    )
     if result.textless_pages:
-        # Some pages are scanned images: their words are missing until they are OCRed.
+        # Pages that gave no text, from a text layer or from OCR (the warnings say why, where known).
         shown = ", ".join(map(str, result.textless_pages[:10])) + (
             "..." if len(result.textless_pages) > 10 else ""
         )
         log.warning(
-            "%s: %d page(s) have no text layer and were skipped: %s", name, len(result.textless_pages), shown
+            "%s: %d page(s) gave no text and were skipped: %s", name, len(result.textless_pages), shown
         )
     # Refuse a flood of text blocks before assembling one huge text (the passages are counted again later).
     check_passage_count(
@@ -517,6 +525,8 @@ def read_document(
         n_pages=result.n_pages,
         meta=meta,
         content_sha256=file_sha256(path),
+        warnings=tuple(result.warnings),
+        ocr_pages=result.ocr_pages,
     )
 
 
@@ -527,6 +537,7 @@ def read_documents(
     max_pages: int | None = None,
     limits: ReadLimits = DEFAULT_LIMITS,
     allow_outside: bool = False,
+    ocr: str = "auto",
 ) -> Iterator[Document | ParseFailure]:
     """Read every document under ``paths``, yielding a Document or a ParseFailure for each.
 
@@ -541,7 +552,7 @@ def read_documents(
         else discover(items, allow_outside=allow_outside)  # type: ignore[arg-type]
     )
     for source in sources:
-        yield read_one(source, max_bytes=max_bytes, max_pages=max_pages, limits=limits)  # type: ignore[arg-type]
+        yield read_one(source, max_bytes=max_bytes, max_pages=max_pages, limits=limits, ocr=ocr)  # type: ignore[arg-type]
 
 
 def read_one(
@@ -550,10 +561,11 @@ def read_one(
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_pages: int | None = None,
     limits: ReadLimits = DEFAULT_LIMITS,
+    ocr: str = "auto",
 ) -> Document | ParseFailure:
     """Read one source, turning any failure into a :class:`ParseFailure`."""
     try:
-        return read_document(source, max_bytes=max_bytes, max_pages=max_pages, limits=limits)
+        return read_document(source, max_bytes=max_bytes, max_pages=max_pages, limits=limits, ocr=ocr)
     except InputError as err:
         log.warning("%s", err)
         return ParseFailure(str(source.path), source.doc_id, err.kind, err.cause)

@@ -22,13 +22,16 @@ import hashlib
 import itertools
 import json
 import logging
+import multiprocessing
 import os
+import queue as queue_mod
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .cache import cache_key, cache_path, cached_entry_usable, read_cached, write_cached
 from .classify import PassagePrediction
@@ -47,6 +50,7 @@ from .ingest import Source, discover, outside_root, read_one
 from .limits import check_passage_count
 from .model import RULES, check_model_versions, default_model, load_classifier, model_id_of, read_meta
 from .quantify import estimator_for, passage_sources
+from .readers.ocr import progress_to, set_progress
 from .score import score_document
 from .scored import ScoredDocument, ScoredPassage
 from .segment import labelling_units, passage_context, segment_document
@@ -76,7 +80,7 @@ def process_source(source: Source, job: ScoreJob) -> ScoredDocument | ParseFailu
     """
     t0 = time.perf_counter()
     limits = job.config.read_limits()
-    doc = read_one(source, max_bytes=int(job.config.max_file_mb * 1e6), limits=limits)
+    doc = read_one(source, max_bytes=int(job.config.max_file_mb * 1e6), limits=limits, ocr=job.config.ocr)
     if isinstance(doc, ParseFailure):
         return doc
     passages = segment_document(doc, max_words=job.config.max_words)
@@ -124,15 +128,21 @@ def process_source(source: Source, job: ScoreJob) -> ScoredDocument | ParseFailu
         ),
         scores=scores,
         seconds=time.perf_counter() - t0,
+        warnings=doc.warnings,
+        ocr_pages=doc.ocr_pages,
     )
 
 
-def _init_worker(model: str, parent_pid: int) -> None:
+def _init_worker(model: str, parent_pid: int, pages: Any = None) -> None:
     # A worker must not outlive a killed parent (it would hold a model in memory forever).
     exit_with_parent(parent_pid)
     # Load the model once per worker before the first document arrives; keep
     # each worker to one thread so that workers x threads matches the cores.
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # Tesseract, where built with OpenMP
+    if pages is not None:
+        # OCR progress: each page about to be recognised is reported to the parent's progress bar.
+        set_progress(lambda src, page, n: pages.put_nowait((src, page, n)))
     try:
         import torch
 
@@ -158,6 +168,7 @@ class RunSummary:
         n_cached: Documents taken from the cache.
         n_processed: Documents processed in this run.
         n_passages: Passages in ``passages.csv``.
+        n_ocr_pages: Pages read by OCR in this run (documents from the cache not counted).
         seconds: Wall time.
         timings: Seconds per phase.
         failures: The documents that could not be read, in doc_id order.
@@ -172,6 +183,7 @@ class RunSummary:
     n_cached: int = 0
     n_processed: int = 0
     n_passages: int = 0
+    n_ocr_pages: int = 0
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
     failures: list[ParseFailure] = field(default_factory=list)
@@ -196,6 +208,7 @@ def run_score(
     formats: Sequence[str] = ("csv",),
     progress: Callable[[int, int], None] | None = None,
     raw_csv: bool = False,
+    on_page: Callable[[str, int, int], None] | None = None,
 ) -> RunSummary:
     """Score every document of ``corpus`` and write the tables into ``out_dir``.
 
@@ -210,6 +223,8 @@ def run_score(
         progress: Called with (done, total) after each document.
         raw_csv: Write CSV cells exactly, without neutralising text a spreadsheet would
             run as a formula (see :mod:`.tables`).
+        on_page: Called with (file, page, pages in the file) before OCR reads a page,
+            from the worker processes too (local runs; a Dask cluster reports documents only).
 
     Raises:
         ModelLoadError: when the model cannot be found or loaded.
@@ -260,6 +275,7 @@ def run_score(
             failures[result.doc_id] = result
         else:
             write_cached(cache_path(out, keys[result.doc_id]), result)
+            summary.n_ocr_pages += result.ocr_pages
         done += 1
         if progress:
             progress(done, len(sources))
@@ -274,10 +290,11 @@ def run_score(
     elif inline:
         # A handful of documents (a grown corpus, a re-run after a crash) is
         # faster inline than through a pool whose workers each load the model.
-        for src in todo:
-            store(process_source(src, job))
+        with progress_to(on_page):
+            for src in todo:
+                store(process_source(src, job))
     else:
-        _run_in_pool(todo, job, n_workers, store)
+        _run_in_pool(todo, job, n_workers, store, on_page)
     summary.n_processed = len(todo)
     summary.timings["process_seconds"] = time.perf_counter() - t0
 
@@ -337,11 +354,22 @@ def _run_in_pool(
     job: ScoreJob,
     n_workers: int,
     store: Callable[[ScoredDocument | ParseFailure], None],
+    on_page: Callable[[str, int, int], None] | None = None,
 ) -> None:
+    # OCR page progress crosses from the workers through a queue that the parent drains between results.
+    pages = multiprocessing.Queue() if on_page is not None else None
+
+    def report_pages() -> None:
+        while pages is not None and on_page is not None:
+            try:
+                on_page(*pages.get_nowait())
+            except queue_mod.Empty:
+                return
+
     with ProcessPoolExecutor(
         max_workers=min(n_workers, len(todo)),
         initializer=_init_worker,
-        initargs=(job.model, os.getpid()),
+        initargs=(job.model, os.getpid(), pages),
     ) as pool:
         # A sliding window of in-flight documents: memory stays flat however large the corpus,
         # since a finished future holds its whole document until it is dropped.
@@ -349,7 +377,10 @@ def _run_in_pool(
         queue = iter(todo)
         futures = {pool.submit(process_source, src, job) for src in itertools.islice(queue, window)}
         while futures:
-            finished, futures = wait(futures, return_when=FIRST_COMPLETED)
+            finished, futures = wait(
+                futures, timeout=0.5 if pages is not None else None, return_when=FIRST_COMPLETED
+            )
+            report_pages()
             for fut in finished:
                 store(fut.result())
                 nxt = next(queue, None)
@@ -441,6 +472,7 @@ def _run_record(
             "processed": summary.n_processed,
             "from_cache": summary.n_cached,
             "passages": summary.n_passages,
+            "ocr_pages_read": summary.n_ocr_pages,
         },
         "timings": {**summary.timings, "total_seconds": summary.seconds},
         "inputs": [

@@ -22,7 +22,7 @@ from typing import Any
 
 from .classify import PassagePrediction
 from .score import DocumentScores, Evidence
-from .types import Passage
+from .types import PageWarning, Passage
 
 SCORED_SCHEMA_VERSION = 1
 """Version of the :meth:`ScoredDocument.to_dict` layout; the cache key includes it."""
@@ -71,6 +71,9 @@ class ScoredDocument:
         passages: The scored passages, in reading order.
         scores: The document scores (computed by :mod:`~cocreation_nlp.score`).
         seconds: Time spent on the document.
+        warnings: Page problems that did not stop the document (scanned pages
+            OCR could not read, or read with low confidence).
+        ocr_pages: Pages sent to OCR.
     """
 
     doc_id: str
@@ -85,6 +88,8 @@ class ScoredDocument:
     passages: tuple[ScoredPassage, ...]
     scores: DocumentScores
     seconds: float = 0.0
+    warnings: tuple[PageWarning, ...] = ()
+    ocr_pages: int = 0
     schema_version: int = field(default=SCORED_SCHEMA_VERSION)
 
     def to_dict(self) -> dict[str, Any]:
@@ -103,6 +108,8 @@ class ScoredDocument:
             "passages": [p.to_dict() for p in self.passages],
             "scores": asdict(self.scores),
             "seconds": self.seconds,
+            "warnings": [asdict(w) for w in self.warnings],
+            "ocr_pages": self.ocr_pages,
         }
 
     @classmethod
@@ -133,4 +140,6 @@ class ScoredDocument:
             passages=tuple(ScoredPassage.from_dict(p) for p in data["passages"]),
             scores=DocumentScores(**scores),
             seconds=float(data.get("seconds", 0.0)),
+            warnings=tuple(PageWarning(**w) for w in data.get("warnings", ())),
+            ocr_pages=int(data.get("ocr_pages", 0)),
         )

@@ -134,6 +134,23 @@ class _Span:
     page: int | None
     heading: str
     context: str
+    ocr_confidence: float | None = None
+
+
+def _ocr_confidence(doc: Document, blocks: Iterable[Block]) -> float | None:
+    """OCR confidence of a passage's blocks: their word-weighted mean over the blocks read by OCR.
+
+    None (the passage's ``source`` is ``text``) when no block was read by OCR.
+    """
+    parts = [
+        (b.ocr_confidence, len(doc.block_text(b).split())) for b in blocks if b.ocr_confidence is not None
+    ]
+    if not parts:
+        return None
+    words = sum(n for _, n in parts)
+    if words == 0:
+        return parts[0][0]
+    return round(sum(c * n for c, n in parts) / words, 4)
 
 
 def segment_document(doc: Document, *, max_words: int = DEFAULT_MAX_WORDS) -> list[Passage]:
@@ -172,8 +189,9 @@ def segment_document(doc: Document, *, max_words: int = DEFAULT_MAX_WORDS) -> li
         if group.blocks:
             first, last = group.blocks[0], group.blocks[-1]
             text = doc.text[first.start_char : last.end_char]
+            conf = _ocr_confidence(doc, group.blocks)
             for s, e in _chunks(text, first.start_char, doc.language, max_words):
-                spans.append(_Span(s, e, group.kind, first.page, current_heading(), group.context))
+                spans.append(_Span(s, e, group.kind, first.page, current_heading(), group.context, conf))
         group = _Group()
 
     for i, (block, kind) in enumerate(zip(body, kinds, strict=True)):
@@ -183,7 +201,15 @@ def segment_document(doc: Document, *, max_words: int = DEFAULT_MAX_WORDS) -> li
             lead_in = ""
             level = block.level or 2
             spans.append(
-                _Span(block.start_char, block.end_char, "heading", block.page, current_heading(), "")
+                _Span(
+                    block.start_char,
+                    block.end_char,
+                    "heading",
+                    block.page,
+                    current_heading(),
+                    "",
+                    block.ocr_confidence,
+                )
             )
             headings = {k: v for k, v in headings.items() if k < level}
             headings[level] = text
@@ -192,7 +218,7 @@ def segment_document(doc: Document, *, max_words: int = DEFAULT_MAX_WORDS) -> li
             flush()
             lead_in = ""
             for s, e in _table_chunks(text, block.start_char, max_words):
-                spans.append(_Span(s, e, "table", block.page, current_heading(), ""))
+                spans.append(_Span(s, e, "table", block.page, current_heading(), "", block.ocr_confidence))
             continue
         n = len(text.split())
         nxt = kinds[i + 1] if i + 1 < len(kinds) else "heading"
@@ -282,6 +308,8 @@ def _passages(doc: Document, spans: list[_Span]) -> list[Passage]:
                 n_sentences=n_sentences[index],
                 fingerprint=fp,
                 language=doc.language,
+                source="text" if sp.ocr_confidence is None else "ocr",
+                ocr_confidence=sp.ocr_confidence,
             )
         )
     return passages

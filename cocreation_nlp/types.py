@@ -15,6 +15,8 @@ from typing import Literal
 
 BlockKind = Literal["heading", "paragraph", "list_item", "table", "table_cell", "header", "footer"]
 PassageKind = Literal["paragraph", "list_item", "heading", "table", "table_cell"]
+TextSource = Literal["text", "ocr"]
+"""Where a passage's text came from: the file's own text, or OCR of a page image."""
 
 PASSAGE_KINDS: frozenset[str] = frozenset({"paragraph", "list_item", "heading", "table", "table_cell"})
 LABELLING_KINDS: frozenset[str] = frozenset({"paragraph", "list_item", "table_cell"})
@@ -76,6 +78,7 @@ class Block:
     end_char: int
     page: int | None = None
     level: int = 0
+    ocr_confidence: float | None = None  # mean OCR word confidence (0-1); None: read from a text layer
 
     def __post_init__(self) -> None:
         if not 0 <= self.start_char <= self.end_char:
@@ -101,6 +104,8 @@ class Document:
     n_pages: int | None = None
     meta: Mapping[str, str] = field(default_factory=dict)
     content_sha256: str = ""
+    warnings: tuple[PageWarning, ...] = ()  # page problems that did not stop the document (OCR)
+    ocr_pages: int = 0  # pages read by OCR
 
     def block_text(self, block: Block) -> str:
         """Return the slice of the document text covered by ``block``."""
@@ -112,7 +117,10 @@ class Passage:
     """One row of the passage table: a labelling unit, or a heading or table kept so no text is lost.
 
     A labelling unit is a paragraph, possibly with the list items and short
-    lines that belong to it (see :func:`is_labelling_unit`).
+    lines that belong to it (see :func:`is_labelling_unit`). ``source`` is
+    ``ocr`` for text recognised on a scanned page, with the mean word
+    confidence in ``ocr_confidence``, so that an analyst can set such passages
+    apart or check them.
 
     Invariant: ``document.text[start_char:end_char] == text``.
     """
@@ -131,17 +139,37 @@ class Passage:
     n_sentences: int = 0
     fingerprint: str = ""
     language: str = "und"
+    source: TextSource = "text"  # "ocr": recognised on a scanned page image
+    ocr_confidence: float | None = None  # mean OCR word confidence (0-1) of its blocks; None: text layer
 
     def __post_init__(self) -> None:
         if not 0 <= self.start_char < self.end_char:
             raise ValueError(
                 f"Passage offsets must satisfy 0 <= start < end; got {self.start_char}, {self.end_char}."
             )
+        if (self.source == "ocr") != (self.ocr_confidence is not None) or self.source not in ("text", "ocr"):
+            raise ValueError(
+                f"Passage {self.passage_id}: source {self.source!r} with ocr_confidence {self.ocr_confidence!r} "
+                "(an OCR passage has a confidence, a text passage none)."
+            )
         if len(self.text) != self.end_char - self.start_char:
             raise ValueError(
                 f"Passage {self.passage_id}: text length {len(self.text)} does not match "
                 f"offsets {self.start_char}-{self.end_char}."
             )
+
+
+@dataclass(frozen=True, slots=True)
+class PageWarning:
+    """A page problem that did not stop its document (a low-confidence or unreadable scanned page).
+
+    Written to errors.csv as a row of severity ``warning``: the document's
+    other pages are kept.
+    """
+
+    page: int
+    kind: str
+    message: str
 
 
 @dataclass(frozen=True, slots=True)

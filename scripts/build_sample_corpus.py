@@ -49,7 +49,10 @@ DOCS_SUBDIR = "docs"
 LABELS = ("individual", "collective", "professionals", "cocreation", "consultation", "equity", "systemic")
 MANIFEST_COLUMNS = ("doc_id", "file", "title", "publisher", "country", "year", "doc_type", "language")
 DOC_TYPES = frozenset({"strategy", "programme_report", "guidance", "evaluation", "action_plan"})
-FORMATS = {"pdf": ".pdf", "docx": ".docx", "html": ".html", "md": ".md", "txt": ".txt"}
+FORMATS = {"pdf": ".pdf", "scan": ".pdf", "docx": ".docx", "html": ".html", "md": ".md", "txt": ".txt"}
+# "scan": laid out as the PDFs are, then every page printed to an image and "scanned"
+# (cocreation_nlp.scans: 200 dpi greyscale, slightly askew, noise, JPEG): no text layer.
+SCAN_SETTINGS = dict(dpi=200, noise=6.0, jpeg_quality=45)
 GROUPS = frozenset(
     {
         "professional-blind-spot",
@@ -553,6 +556,19 @@ def render_pdf(doc: SourceDoc, path: Path) -> int:
                 raise SourceError(f"{doc.path.name}: unknown directive % {item.name}")
     template.build(story, canvasmaker=NumberedCanvas)
     return template.page
+
+
+def render_scan(doc: SourceDoc, path: Path) -> int:
+    """Write an image-only PDF: the document laid out as a PDF, then every page "scanned"; return its pages."""
+    from cocreation_nlp.scans import ScanSettings, scan_pdf
+
+    with tempfile.TemporaryDirectory() as tmp:
+        laid_out = Path(tmp) / "text.pdf"
+        pages = render_pdf(doc, laid_out)
+        # A seed of the doc_id's bytes: a rebuild gives the same scan.
+        seed = int.from_bytes(doc.doc_id.encode()[:8], "little")
+        path.write_bytes(scan_pdf(laid_out.read_bytes(), seed=seed, settings=ScanSettings(**SCAN_SETTINGS)))
+    return pages
 
 
 # --------------------------------------------------------------------------
@@ -1146,7 +1162,12 @@ def format_features(doc: SourceDoc, pages: int | None) -> str:
     has_table = any(isinstance(b, Table) for b in doc.blocks)
     has_bullets = any(isinstance(b, Para) and b.bullet for b in doc.blocks)
     feats: list[str] = []
-    if doc.fmt == "pdf":
+    if doc.fmt in ("pdf", "scan"):
+        if doc.fmt == "scan":
+            feats.append(
+                "image-only pages (printed and scanned: 200 dpi greyscale JPEG, up to 1.2 degrees askew, "
+                "blur and noise), no text layer: read by OCR"
+            )
         footer = '"Page N of M"' if doc.meta.get("pdf_footer", "page-of") == "page-of" else "page number"
         feats.append(
             f"{pages} pages; running header (title and publisher) and footer ({footer}) on every page"
@@ -1186,6 +1207,7 @@ def format_features(doc: SourceDoc, pages: int | None) -> str:
 
 RENDERERS: dict[str, Callable[[SourceDoc, Path], object]] = {
     "pdf": render_pdf,
+    "scan": render_scan,
     "docx": render_docx,
     "html": render_html,
     "md": render_markdown,
@@ -1209,7 +1231,7 @@ def build(out: Path, src_dir: Path = SRC_DIR) -> list[str]:
     pdf_pages: dict[str, int] = {}
     for d in docs:
         result = RENDERERS[d.fmt](d, out / d.file)
-        if d.fmt == "pdf":
+        if d.fmt in ("pdf", "scan"):
             pdf_pages[d.doc_id] = int(result)  # type: ignore[call-overload]
     write_manifest(docs, out)
     write_expected_csv(exps, out)

@@ -64,7 +64,14 @@ def test_pipeline_writes_all_tables_and_run_record(tmp_path: Path) -> None:
     errors = _frame(out, "errors.csv")
     assert list(errors["error_type"]) == ["encrypted"]
     run = json.loads((out / "run.json").read_text())
-    assert run["counts"] == {"documents": 4, "failed": 1, "processed": 4, "from_cache": 0, "passages": 18}
+    assert run["counts"] == {
+        "documents": 4,
+        "failed": 1,
+        "processed": 4,
+        "from_cache": 0,
+        "passages": 18,
+        "ocr_pages_read": 0,
+    }
     assert run["settings"]["score"]["min_denominator"] == 2.0
     assert run["codebook_version"] == "1.1"
     pq = pd.read_parquet(out / "documents.parquet")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..types import TABLE_CELL_SEPARATOR, BlockKind
+from ..types import TABLE_CELL_SEPARATOR, BlockKind, PageWarning
 
 PROSE_CELL_WORDS = 20
 """A table cell this long holds running text rather than data."""
@@ -22,23 +22,31 @@ class RawBlock:
     text: str
     page: int | None = None
     level: int = 0
+    ocr_confidence: float | None = None  # mean OCR word confidence (0-1) where the text was recognised
 
 
 @dataclass(slots=True)
 class ReadResult:
     """What a reader returns: the blocks, the page count where known, and metadata found in the file.
 
-    ``textless_pages`` lists the (1-based) pages of a PDF that have no text
-    layer and were not filled in: scanned pages, for an OCR step to read.
+    ``textless_pages`` lists the (1-based) pages of a PDF that gave no text,
+    from their text layer or from OCR (OCR off, unavailable, or a page it
+    could not read). ``warnings`` are page problems that did not stop the
+    document (an unreadable or low-confidence scanned page); ``ocr_pages``
+    counts the pages sent to OCR.
     """
 
     blocks: list[RawBlock]
     n_pages: int | None = None
     title: str = ""
     textless_pages: list[int] = field(default_factory=list)
+    warnings: list[PageWarning] = field(default_factory=list)
+    ocr_pages: int = 0
 
 
-def table_blocks(rows: list[list[str]], *, page: int | None = None) -> list[RawBlock]:
+def table_blocks(
+    rows: list[list[str]], *, page: int | None = None, ocr_confidence: float | None = None
+) -> list[RawBlock]:
     """The blocks of one table: one ``table`` block, or one paragraph per row for a table of prose.
 
     A table block has one row per line, cells separated. When most rows carry a
@@ -58,6 +66,9 @@ def table_blocks(rows: list[list[str]], *, page: int | None = None) -> list[RawB
         return []
     prose = sum(1 for row in clean if max(len(c.split()) for c in row) >= PROSE_CELL_WORDS)
     if prose >= 0.5 * len(clean):
-        return [RawBlock("paragraph", TABLE_CELL_SEPARATOR.join(row), page=page) for row in clean]
+        return [
+            RawBlock("paragraph", TABLE_CELL_SEPARATOR.join(row), page=page, ocr_confidence=ocr_confidence)
+            for row in clean
+        ]
     text = "\n".join(TABLE_CELL_SEPARATOR.join(row) for row in clean)
-    return [RawBlock("table", text, page=page)]
+    return [RawBlock("table", text, page=page, ocr_confidence=ocr_confidence)]

@@ -26,9 +26,15 @@ at all. This module rebuilds paragraphs from line geometry:
 6. End-of-line hyphens are removed when the joined word is a known word and
    kept for real compounds (``co-design``, ``long-term``).
 
-Pages are read one at a time into a :class:`PageLayout`. A page without a
-text layer yields an empty layout and is listed in ``textless_pages``, so
-that an OCR step can later fill it in page by page.
+Pages are read one at a time into a :class:`PageLayout`. A page hook
+(``parse_pdf(fill_page=...)``) may replace a page's layout before the steps
+above run: :mod:`.ocr` uses it to read scanned pages, whose recognised lines
+(:func:`recognised_line`) then go through the same header removal, column,
+table and block steps as text-layer lines, so a mixed PDF keeps its text pages
+and recovers its scanned ones. OCR reads a running header a little
+differently on each page, so lines read by OCR alone are matched to the
+margin lines of other pages by similarity, not only exactly (step 2). A page
+that gives no text either way is listed in ``textless_pages``.
 """
 
 from __future__ import annotations
@@ -37,9 +43,11 @@ import ctypes
 import re
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 from pathlib import Path
+from typing import Any
 
 from ..errors import EmptyDocumentError, InputError
 from . import RawBlock, ReadResult, table_blocks
@@ -84,6 +92,7 @@ class _Line:
     bold: bool = False
     rtl: bool = False
     row: int = -1  # index of the table this line is a row of, -1 outside tables
+    ocr: list[float] | None = None  # word confidences (0-1) of a line read by OCR; None: text layer
 
     @property
     def height(self) -> float:
@@ -92,7 +101,7 @@ class _Line:
 
 @dataclass(slots=True)
 class PageLayout:
-    """One page as positioned lines: what the layout steps work on (and what OCR would produce)."""
+    """One page as positioned lines: what the layout steps work on (read from the text layer, or by OCR)."""
 
     number: int
     width: float
@@ -104,6 +113,36 @@ class PageLayout:
     def has_text(self) -> bool:
         """Whether the page gave any text (False: no text layer, a candidate for OCR)."""
         return any(ln.text.strip() for ln in self.lines)
+
+    @property
+    def text_chars(self) -> int:
+        """Characters in the page's lines (a stamp or a page number alone is a few)."""
+        return sum(len(ln.text) for ln in self.lines)
+
+
+PageFiller = Callable[[Any, PageLayout], "PageLayout | None"]
+"""A page hook: (the open ``pypdfium2.PdfDocument``, a page's text-layer layout) -> the layout to
+use instead (its OCR), or ``None`` to keep the text layer. Called once per page, in order."""
+
+
+def recognised_line(
+    x0: float,
+    x1: float,
+    bottom: float,
+    top: float,
+    text: str,
+    page: int,
+    *,
+    size: float,
+    confidences: Iterable[float],
+) -> _Line:
+    """A line read by OCR, in PDF coordinates of its page, as the layout steps take it.
+
+    ``confidences`` are the line's word confidences (0-1): they mark the line
+    as OCR (fuzzy running-header matching applies to such lines only) and give
+    its blocks' ``ocr_confidence``.
+    """
+    return _Line(x0, x1, bottom, top, text, page, size=size, ocr=list(confidences))
 
 
 def _normalise_header(text: str) -> str:
@@ -715,7 +754,7 @@ def _build_blocks(lines: list[_Line], vocabulary_text: str) -> list[RawBlock]:
             rows = [
                 [_resolve_breaks(c, vocabulary_text) for c in r] for r in _table_rows(current, current[0].rtl)
             ]
-            blocks.extend(table_blocks(rows, page=current[0].page))
+            blocks.extend(table_blocks(rows, page=current[0].page, ocr_confidence=_ocr_confidence(current)))
         elif current:
             text = current[0].text
             for nxt in current[1:]:
@@ -727,7 +766,13 @@ def _build_blocks(lines: list[_Line], vocabulary_text: str) -> list[RawBlock]:
             if text:
                 level = 1 if kind == "heading" and current[0].size > 1.5 * body_size else 2
                 blocks.append(
-                    RawBlock(kind, text, page=current[0].page, level=level if kind == "heading" else 0)  # type: ignore[arg-type]
+                    RawBlock(
+                        kind,  # type: ignore[arg-type]
+                        text,
+                        page=current[0].page,
+                        level=level if kind == "heading" else 0,
+                        ocr_confidence=_ocr_confidence(current),
+                    )
                 )
         current = []
         kind = "paragraph"
@@ -833,6 +878,12 @@ def _build_blocks(lines: list[_Line], vocabulary_text: str) -> list[RawBlock]:
     return _merge_continuations(blocks, vocabulary_text)
 
 
+def _ocr_confidence(lines: list[_Line]) -> float | None:
+    """Mean word confidence of the OCR lines of a block (None when no line came from OCR)."""
+    confs = [c for ln in lines if ln.ocr is not None for c in ln.ocr]
+    return round(sum(confs) / len(confs), 4) if confs else None
+
+
 def _merge_continuations(blocks: list[RawBlock], vocabulary_text: str) -> list[RawBlock]:
     """Join a paragraph to the previous block when the sentence visibly runs on.
 
@@ -853,13 +904,66 @@ def _merge_continuations(blocks: list[RawBlock], vocabulary_text: str) -> list[R
             and not _ends_sentence(prev.text)
             and (prev.page is None or block.page is None or 0 <= block.page - prev.page <= 1)
         ):
+            prev.ocr_confidence = _joined_confidence(prev, block)
             prev.text = join_hyphenated(prev.text, block.text, vocabulary_text)
             continue
         out.append(block)
     return out
 
 
+def _joined_confidence(a: RawBlock, b: RawBlock) -> float | None:
+    """OCR confidence of two blocks joined into one: the word-weighted mean of those read by OCR."""
+    parts = [(blk.ocr_confidence, len(blk.text.split())) for blk in (a, b) if blk.ocr_confidence is not None]
+    words = sum(n for _, n in parts)
+    if not parts or words == 0:
+        return parts[0][0] if parts else None
+    return round(sum(c * n for c, n in parts) / words, 4)
+
+
 # --------------------------------------------------------------------------- running headers and footers
+
+OCR_VARIANT_SIMILARITY = 0.85
+"""An OCR margin line this similar to a margin line of another page is the same running line."""
+
+
+def _in_margin(ln: _Line, height: float) -> bool:
+    return ln.bottom >= (1 - MARGIN) * height or ln.top <= MARGIN * height
+
+
+def _header_keys(pages: list[PageLayout]) -> dict[int, str]:
+    """The digit-masked key of every line (by ``id``), with OCR variants of margin lines merged.
+
+    OCR reads the same running header a little differently from page to page
+    ("Greyfield" on one, "Greyfieid" on the next), and exact keys would then
+    keep it. A margin line read by OCR whose key is new takes the key of an
+    earlier margin line (of a text or a scanned page) within a small edit
+    distance (similarity :data:`OCR_VARIANT_SIMILARITY`); text-layer lines
+    keep exact keys, so two different text-layer headers are never merged.
+    """
+    keys: dict[int, str] = {}
+    seen: dict[str, None] = {}  # margin keys met so far, in order
+    for page in pages:
+        for ln in page.lines:
+            key = _normalise_header(ln.text)
+            if _in_margin(ln, page.height):
+                if ln.ocr is not None and key not in seen:
+                    key = _ocr_variant_of(key, seen) or key
+                seen.setdefault(key, None)
+            keys[id(ln)] = key
+    return keys
+
+
+def _ocr_variant_of(key: str, known: Iterable[str]) -> str | None:
+    """The first of ``known`` that ``key`` is an OCR misreading of, or None."""
+    if len(key) < 4:
+        return None
+    for other in known:
+        if abs(len(other) - len(key)) > 0.15 * len(key):
+            continue
+        matcher = SequenceMatcher(None, key, other, autojunk=False)
+        if matcher.quick_ratio() >= OCR_VARIANT_SIMILARITY and matcher.ratio() >= OCR_VARIANT_SIMILARITY:
+            return other
+    return None
 
 
 def _position_key(ln: _Line, height: float) -> tuple[str, int]:
@@ -908,9 +1012,11 @@ def drop_running_lines(pages: list[PageLayout]) -> None:
     inside the text flow, unless it is set larger than body text there (a
     title or heading with the same words). Bare page
     numbers in the margins are dropped too, unless text sits beside them
-    (line numbers).
+    (line numbers). Margin lines read by OCR match by similarity as well
+    (see :func:`_header_keys`).
     """
     n_pages = len(pages)
+    keys = _header_keys(pages)
     counts: Counter[str] = Counter()
     everywhere: Counter[str] = Counter()
     numbers: dict[str, list[tuple[int, tuple[int, ...]]]] = defaultdict(list)
@@ -920,10 +1026,10 @@ def drop_running_lines(pages: list[PageLayout]) -> None:
         h = page.height
         seen: set[str] = set()
         seen_placed: set[tuple[str, tuple[str, int]]] = set()
-        everywhere.update({_normalise_header(ln.text) for ln in page.lines})
+        everywhere.update({keys[id(ln)] for ln in page.lines})
         for ln in page.lines:
-            if ln.bottom >= (1 - MARGIN) * h or ln.top <= MARGIN * h:
-                norm = _normalise_header(ln.text)
+            if _in_margin(ln, h):
+                norm = keys[id(ln)]
                 numbers[norm].append((page.number, tuple(int(d) for d in re.findall(r"\d+", ln.text)[:4])))
                 seen.add(norm)
                 seen_placed.add((norm, _position_key(ln, h)))
@@ -956,10 +1062,10 @@ def drop_running_lines(pages: list[PageLayout]) -> None:
         h = page.height
         keep = []
         for ln in page.lines:
-            in_margin = ln.bottom >= (1 - MARGIN) * h or ln.top <= MARGIN * h
+            in_margin = _in_margin(ln, h)
             if in_margin and _PAGE_NUM.match(ln.text) and not _has_neighbour(ln, page.lines):
                 continue
-            if _normalise_header(ln.text) in running:
+            if keys[id(ln)] in running:
                 # Inside the text flow, the same words set as a heading are the heading, not the header.
                 heading = ln.size > 1.15 * body_size
                 if in_margin or (not heading and len(ln.text.split()) <= 12):
@@ -975,16 +1081,19 @@ def parse_pdf(
     path: Path,
     *,
     max_pages: int | None = None,
-    fill_page: Callable[[Path, int], PageLayout | None] | None = None,
+    fill_page: PageFiller | None = None,
 ) -> ReadResult:
     """Read a PDF into blocks with page numbers.
 
-    ``fill_page`` (path, page index) may supply the layout of a page that has
-    no text layer (an OCR step); without it such pages are left empty.
+    ``fill_page`` (see :data:`PageFiller`) sees every page's text-layer
+    layout, one page at a time, and may return another layout for it (an OCR
+    step: :func:`cocreation_nlp.readers.ocr.read_pdf`); a replacement that
+    holds no text does not displace a text layer that has some. Without it
+    pages without a text layer are left empty.
 
     Raises:
         InputError: encrypted (password) or corrupt files.
-        EmptyDocumentError: a PDF without a text layer (scanned pages).
+        EmptyDocumentError: a PDF with no text on any page (a scan, where nothing read it).
     """
     import pypdfium2 as pdfium
 
@@ -1007,19 +1116,18 @@ def parse_pdf(
         textless: list[int] = []
         for i in range(n_pages if max_pages is None else min(n_pages, max_pages)):
             layout = read_page_layout(pdf, i)
+            filled = fill_page(pdf, layout) if fill_page is not None else None
+            if filled is not None and (filled.has_text or not layout.has_text):
+                layout = filled
             if not layout.has_text:
-                filled = fill_page(path, i) if fill_page is not None else None
-                if filled is None or not filled.has_text:
-                    textless.append(i + 1)
-                else:
-                    layout = filled
+                textless.append(i + 1)
             pages.append(layout)
     finally:
         pdf.close()
     if len(textless) == len(pages):
         raise EmptyDocumentError(
             str(path),
-            f"no text layer on any of its {n_pages} page(s): a scanned PDF? Run OCR (e.g. ocrmypdf) first",
+            f"no text layer on any of its {n_pages} page(s): a scanned PDF, read without OCR",
         )
     drop_running_lines(pages)
     ordered: list[_Line] = []

@@ -171,6 +171,11 @@ def build_report(run_dir: Path) -> str:
         if (run_dir / "errors.csv").exists()
         else pd.DataFrame()
     )
+    # errors.csv holds failed documents and (severity "warning") page problems of kept documents.
+    is_warning = (
+        errors["severity"] == "warning" if "severity" in errors else pd.Series(False, index=errors.index)
+    )
+    warnings, errors = errors[is_warning], errors[~is_warning]
     run = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
     docs["label"] = docs["title"].fillna(docs["doc_id"]).where(docs["title"].fillna("") != "", docs["doc_id"])
     docs["anchor"] = [re.sub(r"[^A-Za-z0-9_-]", "-", str(d)) for d in docs["doc_id"]]
@@ -300,6 +305,7 @@ def build_report(run_dir: Path) -> str:
         documents=documents,
         settings=json.dumps(settings, indent=2),
         errors=errors.to_dict("records") if len(errors) else [],
+        warnings=warnings.to_dict("records") if len(warnings) else [],
     )
 
 
