@@ -134,14 +134,21 @@ def resolve_records(
             out.stale.extend((r, f"document {doc_id!r} failed to parse: {doc.message}") for r in recs)
             continue
         # Only labelling units: a record whose text is now a heading or a table is not training data.
-        passages = [p for p in segment_document(doc) if is_labelling_unit(p.kind)]
+        segmented = segment_document(doc)
+        passages = [p for p in segmented if is_labelling_unit(p.kind)]
+        others = [p for p in segmented if not is_labelling_unit(p.kind)]
         by_fp: dict[str, list] = {}
         for p in passages:
             by_fp.setdefault(p.fingerprint, []).append(p)
-        for r in recs:
+        matched: dict[int, object] = {}
+        for k, r in enumerate(recs):
             cands = by_fp.get(r.fingerprint, [])
             if cands:
-                p = min(cands, key=lambda p: abs(p.start_char - (r.start_char or 0)))
+                matched[k] = min(cands, key=lambda p: abs(p.start_char - (r.start_char or 0)))
+        labelled_units = list(matched.values())
+        for k, r in enumerate(recs):
+            if k in matched:
+                p = matched[k]
                 add(r, p.text, doc.language, passage_context(p.heading, p.context))
                 continue
             if (
@@ -149,7 +156,11 @@ def resolve_records(
                 and r.end_char is not None
                 and fingerprint(doc.text[r.start_char : r.end_char]) == r.fingerprint
             ):
-                add(r, doc.text[r.start_char : r.end_char], doc.language)
+                why = _fallback_conflict(r.start_char, r.end_char, labelled_units, others)
+                if why:
+                    out.stale.append((r, why))
+                else:
+                    add(r, doc.text[r.start_char : r.end_char], doc.language)
                 continue
             out.stale.append((r, "passage text changed (fingerprint not found in the re-parsed document)"))
     out.y = np.asarray(rows, dtype=int).reshape(-1, len(LABELS))
@@ -158,6 +169,23 @@ def resolve_records(
     if out.stale:
         log.warning("%s", stale_summary(out.stale))
     return out
+
+
+def _fallback_conflict(start: int, end: int, labelled_units: Sequence, others: Sequence) -> str:
+    """Why a record found only by its offsets must not be used, or ``""`` when it may.
+
+    The offsets still point at the labelled text, but the text is no longer a passage of its own.
+    Inside a passage that carries its own decision, the text would enter training twice (once
+    alone, once inside the larger passage, perhaps with other labels): the larger passage's
+    decision supersedes it. Inside a heading or a table, the codebook gives it no label.
+    """
+    for p in labelled_units:
+        if p.start_char <= start and end <= p.end_char:
+            return f"superseded (its text is now part of passage {p.passage_id}, which has its own labels)"
+    for p in others:
+        if p.start_char < end and start < p.end_char:
+            return f"text is now a {p.kind} (not a labelling unit)"
+    return ""
 
 
 def stale_summary(stale: Sequence[tuple[AnnotationRecord, str]]) -> str:
