@@ -9,9 +9,11 @@ corpora (read and segmented at run time; by default every corpus shipped in
 documents, languages and label counts per corpus, stale records, coverage of
 the train split, per-label Krippendorff's alpha between the two independent
 passes with a bootstrap interval, Cohen's kappa, the reviewer's decisions on
-the disagreements, and the rule lexicon's precision/recall/F1 against the
-final labels. The only constants are descriptions of how batches were drawn
-(annotator rounds, the second pass's quota), which the records cannot hold.
+the disagreements, the label audit (the auditor's decisions against the labels
+they replaced, from ``audit-*.json`` and the ``auditor`` records), and the rule
+lexicon's precision/recall/F1 against the final labels. The only constants are
+descriptions of how batches were drawn (annotator rounds, the second pass's
+quota), which the records cannot hold.
 """
 
 from __future__ import annotations
@@ -48,12 +50,16 @@ ROUNDS: dict[str, str] = {
     "ann-second": "blind second pass over first-pass passages of ann-op and ann-ps, drawn by quota (see below)",
     "ann-s": "blind second pass over ann-b passages (before issue 10)",
     "reviewer": "adjudication of the second passes' disagreements",
+    "auditor": "label audit of rare labels: passages chosen by model disagreement plus random controls",
 }
 ROUND_ORDER = sorted(ROUNDS, key=len, reverse=True)
 NEW_SECOND_PASS = "ann-second"
 # How the new second pass was drawn: this many first-pass positives of each rare label, the rest
 # at random. A design figure (from the batch preparation), not recorded in the files; checked below.
 SECOND_PASS_QUOTA = {"cocreation": 60, "systemic": 90, "collective": 90, "equity": 70, "professionals": 70}
+REVIEWER = "reviewer"  # annotator id of the adjudication of the second passes
+AUDITOR = "auditor"  # annotator id of the label audit's decisions (also in adjudicated.jsonl)
+AUDIT_SELECTIONS = ("model disagreement", "random control")  # how audited passages were chosen
 TARGET = 250  # positive passages wanted per label
 MIN_WORDS = 8  # passages under this many words were not drawn for labelling
 
@@ -120,6 +126,188 @@ def agreement_table(
     return rows
 
 
+def audit_section(
+    path: Path,
+    pass1: list[AnnotationRecord],
+    adjudicated: list[AnnotationRecord],
+    reviewed_keys: set[tuple[str, str]],
+) -> list[str]:
+    """The report section of one label audit (``audit-<date>.json``).
+
+    Before = the final decision from ``pass1`` and every adjudicated record except the auditor's;
+    after = the auditor's record of the passage. Figures per selection ("model disagreement",
+    "random control") and in total.
+    """
+    data = json.loads(path.read_text(encoding="utf-8"))
+    rows = data["passages"]
+    date = path.stem.removeprefix("audit-")
+    before = {
+        (r.doc_id, r.passage_id): set(r.labels)
+        for r in final_decisions(pass1 + [r for r in adjudicated if round_of(r.annotator) != AUDITOR])
+    }
+    after_rec = {(r.doc_id, r.passage_id): r for r in adjudicated if round_of(r.annotator) == AUDITOR}
+    selections = [s for s in AUDIT_SELECTIONS if any(r["selection"] == s for r in rows)]
+    selections += sorted({r["selection"] for r in rows} - set(selections))
+    columns = [*selections, "total"]
+    audit_labels = [lb for lb in LABELS if any(r["audit_label"] == lb for r in rows)]
+
+    def key(row: dict) -> tuple[str, str]:
+        return row["doc_id"], row["passage_id"]
+
+    missing_before = [r for r in rows if key(r) not in before]
+    missing_after = [r for r in rows if key(r) not in after_rec]
+    pairs = [r for r in rows if key(r) in before and key(r) in after_rec]  # the rows compared below
+    of: dict[str, list[dict]] = {c: [r for r in pairs if c in ("total", r["selection"])] for c in columns}
+    unlisted = sorted(set(after_rec) - {key(r) for r in rows})
+
+    def old(r: dict) -> set[str]:
+        return before[key(r)]
+
+    def new(r: dict) -> set[str]:
+        return set(after_rec[key(r)].labels)
+
+    def changed(rs: list[dict]) -> int:
+        return sum(old(r) != new(r) for r in rs)
+
+    def values_changed(rs: list[dict]) -> int:
+        return sum(len(old(r) ^ new(r)) for r in rs)
+
+    def flips(rs: list[dict], label: str | None = None) -> tuple[int, int, int, int]:
+        """Audited label (or ``label``): yes before, yes -> no, no before, no -> yes."""
+        yes = [r for r in rs if (label or r["audit_label"]) in old(r)]
+        no = [r for r in rs if (label or r["audit_label"]) not in old(r)]
+        return (
+            len(yes),
+            sum((label or r["audit_label"]) not in new(r) for r in yes),
+            len(no),
+            sum((label or r["audit_label"]) in new(r) for r in no),
+        )
+
+    def flipped(rs: list[dict]) -> int:
+        f = flips(rs)
+        return f[1] + f[3]
+
+    said_changed = {c: sum(after_rec[key(r)].comment.startswith("changed") for r in of[c]) for c in columns}
+    on_reviewed = {c: sum(key(r) in reviewed_keys for r in of[c]) for c in columns}
+    batches = sorted({r["batch"] for r in rows})
+    final = {(r.doc_id, r.passage_id): r for r in final_decisions(pass1 + adjudicated)}
+    not_final = sum(final.get(k) is not after_rec[k] for k in after_rec)
+    others = [r.created_at for r in pass1 + adjudicated if round_of(r.annotator) != AUDITOR]
+    all_later = bool(after_rec) and min(r.created_at for r in after_rec.values()) > max(others, default="")
+    per_label = Counter((r["audit_label"], r["selection"]) for r in rows)
+
+    lines = [
+        f"## Label audit ({date})",
+        "",
+        f"`{path.name}` lists the {len(rows)} audited passages (no text) in {len(batches)} batches "
+        f"({', '.join(batches)}): "
+        + "; ".join(
+            f"{s} {sum(r['selection'] == s for r in rows)} ("
+            + ", ".join(f"{lb} {per_label[lb, s]}" for lb in audit_labels if per_label[lb, s])
+            + ")"
+            for s in selections
+        )
+        + ". Its description:",
+        "",
+        f"> {data.get('description', '')}",
+        "",
+        f"The auditors decided all {len(LABELS)} labels of each passage; their {len(after_rec)} decisions are the "
+        f"`{AUDITOR}` records of `adjudicated.jsonl` (gold"
+        + (", and later than every other record" if all_later else "")
+        + (
+            f"; {not_final} of them are not the final decision of their passage"
+            if not_final
+            else ", so they are the final labels of their passages"
+        )
+        + f"). Below, *before* is the final decision from `pass1` and `adjudicated` without the `{AUDITOR}` "
+        f"records (the labels the auditors saw) and *after* the auditor's record; {on_reviewed['total']} of the "
+        "audited passages had been settled by the reviewer before."
+        + (
+            f" {len(missing_before)} audited passages have no decision before the audit."
+            if missing_before
+            else ""
+        )
+        + (f" {len(missing_after)} audited passages have no auditor record." if missing_after else "")
+        + (f" {len(unlisted)} auditor records are not on a passage of the audit list." if unlisted else ""),
+        "",
+        f"| | {' | '.join(columns)} |",
+        f"| --- | {' | '.join('---' for _ in columns)} |",
+        f"| passages audited | {' | '.join(str(len(of[c])) for c in columns)} |",
+        "| label set changed | "
+        + " | ".join(f"{changed(of[c])} ({pct(changed(of[c]), len(of[c]))})" for c in columns)
+        + " |",
+        "| label values changed | "
+        + " | ".join(
+            f"{values_changed(of[c])} of {len(of[c]) * len(LABELS)} "
+            f"({pct(values_changed(of[c]), len(of[c]) * len(LABELS))})"
+            for c in columns
+        )
+        + " |",
+        "| audited label flipped | "
+        + " | ".join(f"{flipped(of[c])} ({pct(flipped(of[c]), len(of[c]))})" for c in columns)
+        + " |",
+    ]
+    if any(said_changed[c] != changed(of[c]) for c in columns):
+        lines.append(f"| comment says `changed` | {' | '.join(str(said_changed[c]) for c in columns)} |")
+    lines += [
+        "",
+        "The audited label of each passage, before and after (yes -> no among the passages labelled yes before, "
+        "no -> yes among those labelled no):",
+        "",
+        "| audit label | "
+        + " | ".join(f"{s}: audited | yes -> no | no -> yes | flipped" for s in selections)
+        + " |",
+        "| --- | " + " | ".join("--- | --- | --- | ---" for _ in selections) + " |",
+    ]
+
+    def flip_cells(rs: list[dict]) -> str:
+        n_yes, yes_no, n_no, no_yes = flips(rs)
+        return f"{len(rs)} | {yes_no} / {n_yes} | {no_yes} / {n_no} | {yes_no + no_yes} ({pct(yes_no + no_yes, len(rs))})"
+
+    for lb in audit_labels:
+        cells = [flip_cells([r for r in of[s] if r["audit_label"] == lb]) for s in selections]
+        lines.append(f"| {lb} | " + " | ".join(cells) + " |")
+    lines += [
+        "| **all** | " + " | ".join(flip_cells(of[s]) for s in selections) + " |",
+        "",
+        "Every label of the audited passages: values added (no -> yes) / removed (yes -> no):",
+        "",
+        f"| label | {' | '.join(f'{c}: added / removed' for c in columns)} |",
+        f"| --- | {' | '.join('---' for _ in columns)} |",
+    ]
+    tot = {c: [0, 0] for c in columns}
+    for lb in LABELS:
+        cells = []
+        for c in columns:
+            _, removed, _, added = flips(of[c], lb)
+            tot[c][0] += added
+            tot[c][1] += removed
+            cells.append(f"{added} / {removed}")
+        lines.append(f"| {lb} | {' | '.join(cells)} |")
+    lines += [f"| **all** | {' | '.join(f'{a} / {r}' for a, r in tot.values())} |", ""]
+
+    if {"model disagreement", "random control"} <= set(selections):
+        md, rc = of["model disagreement"], of["random control"]
+        rc_yes, rc_yes_no, rc_no, rc_no_yes = flips(rc)
+        lines += [
+            "The model chose which passages were looked at, never what label they got: the auditors saw neither the "
+            "selection nor the audit label nor any model output, and decided every label against the codebook. But "
+            "the model-disagreement passages are those whose label the model disputed most, so a correction found "
+            "there moves the label toward the model, while wrong labels the model happens to agree with were not "
+            f"looked at; the audited label flipped on {flipped(md)} of {len(md)} such passages "
+            f"({pct(flipped(md), len(md))}), so a model scored against the audited labels has its cross-validated "
+            "figures flattered: the label errors that counted against it were looked for and corrected, those "
+            "that count for it were not. The random controls measure what the model's choice cannot: their "
+            f"audited label flipped on {flipped(rc)} of {len(rc)} ({pct(flipped(rc), len(rc))}; yes -> no "
+            f"{rc_yes_no} of {rc_yes}, {pct(rc_yes_no, rc_yes)}, no -> yes {rc_no_yes} of {rc_no}, "
+            f"{pct(rc_no_yes, rc_no)}), an estimate of the noise left in the labels the audit did not see; "
+            "the controls were drawn among passages labelled yes and no for their audit label, not in "
+            "proportion to the labels as a whole, so it is the rates by direction that carry over to the labels not audited.",
+            "",
+        ]
+    return lines
+
+
 def main() -> None:
     """Compute the report and write it to ``<folder>/README.md`` (and print it)."""
     ap = argparse.ArgumentParser()
@@ -131,6 +319,15 @@ def main() -> None:
     pass1 = read_records(args.folder / "pass1.jsonl")
     pass2 = read_records(args.folder / "pass2.jsonl")
     adjudicated = read_records(args.folder / "adjudicated.jsonl")
+    # adjudicated.jsonl holds two kinds of gold record: the reviewer's adjudication of the passes'
+    # disagreements and the label audit's decisions. Only the former are adjudications of the passes.
+    reviewed = [r for r in adjudicated if round_of(r.annotator) == REVIEWER]
+    audited = [r for r in adjudicated if round_of(r.annotator) == AUDITOR]
+    other_adj = [r for r in adjudicated if round_of(r.annotator) not in (REVIEWER, AUDITOR)]
+    audit_keys = {(r.doc_id, r.passage_id) for r in audited}
+    audit_later = bool(audited) and min(r.created_at for r in audited) > max(
+        (r.created_at for r in reviewed), default=""
+    )
     gold = resolve_records(pass1 + adjudicated, corpus)
     manifest = read_manifests(corpus)
     corpora = sorted({c for c, _ in manifest.values()})
@@ -257,8 +454,13 @@ def main() -> None:
         f"- `pass1.jsonl`: first-pass labels, {len(pass1)} records.",
         f"- `pass2.jsonl`: an independent second pass, {len(pass2)} records, each by a different annotator than the "
         "first pass of its passage and made without seeing it.",
-        f"- `adjudicated.jsonl`: {len(adjudicated)} reviewer decisions (`gold: true`) on passages where the passes "
-        "disagreed; each `comment` names the rule that settles it. They override the first pass.",
+        f"- `adjudicated.jsonl`: {len(adjudicated)} gold records (`gold: true`): {len(reviewed)} reviewer "
+        "adjudications (`reviewer`) of passages where the passes disagreed, each `comment` naming the rule that "
+        f"settles it, and {len(audited)} auditor decisions (`auditor`) of the label audit (see *Label audit* below), "
+        "each `comment` giving the reason (`kept: ...` / `changed: ...`)"
+        + (f", and {len(other_adj)} records by other annotators" if other_adj else "")
+        + ". They override the first pass"
+        + ("; where a passage has both, the later record (the auditor's) wins." if audit_later else "."),
         "- Final labels = `pass1` with `adjudicated` overriding (what `cocreation train annotations/pass1.jsonl "
         "annotations/adjudicated.jsonl` reads; a gold record always wins over an ordinary one).",
         "",
@@ -358,7 +560,7 @@ def main() -> None:
     carried = args.folder / "carry-over-issue10.json"
     old_p2 = [r for r in pass2 if round_of(r.annotator) != NEW_SECOND_PASS]
     p2_round = {o: round_of(r.annotator) for r in pass2 for o in record_origins(r)}
-    old_adj = [r for r in adjudicated if all(p2_round.get(o) != NEW_SECOND_PASS for o in record_origins(r))]
+    old_adj = [r for r in reviewed if all(p2_round.get(o) != NEW_SECOND_PASS for o in record_origins(r))]
     if carried.exists():
         data = json.loads(carried.read_text(encoding="utf-8"))
         f1 = data["files"]["pass1"]
@@ -474,22 +676,29 @@ def main() -> None:
     # Adjudication: where did the reviewer side, per disputed label value.
     n_dis_new = sum(1 for k in new if p1[k] != p2[k])
     n_dis_old = sum(1 for k in old if p1[k] != p2[k])
-    adj_by_origin = {o: r for r in adjudicated for o in record_origins(r)}
+    adj_by_origin = {o: r for r in reviewed for o in record_origins(r)}
     disputed_unsettled = [k for k in both if p1[k] != p2[k] and k not in adj_by_origin]
     adj_keys = [o for o in adj_by_origin if o in p1 and o in p2]
     no_dispute = sum(1 for k in adj_keys if p1[k] == p2[k])
+    reviewed_audited = [r for r in reviewed if (r.doc_id, r.passage_id) in audit_keys]
     lines += [
         "## Adjudication",
         "",
         f"The passes disagreed on at least one label for {n_dis_new} of the {len(new)} passages of the new second "
-        f"pass and {n_dis_old} of the {len(old)} of the old one. The reviewer settled {len(adjudicated)} passages "
-        f"({len(adjudicated) - len(old_adj)} after the new second pass, {len(old_adj)} after the old one) against "
+        f"pass and {n_dis_old} of the {len(old)} of the old one. The reviewer settled {len(reviewed)} passages "
+        f"({len(reviewed) - len(old_adj)} after the new second pass, {len(old_adj)} after the old one) against "
         "the codebook, each with the rule applied in its `comment`; the rules are collected in GUIDE.md."
         + (f" {len(disputed_unsettled)} disagreements have no decision." if disputed_unsettled else "")
         + (f" {no_dispute} decisions are on passages where the passes agreed." if no_dispute else "")
         + (
-            f" {len(adjudicated) - len(adj_keys)} decisions could not be matched to both passes."
-            if len(adjudicated) != len(adj_keys)
+            f" {len(reviewed_audited)} of the passages the reviewer settled were audited later (see *Label audit* "
+            "below); the figures here are the reviewer's decisions."
+            if reviewed_audited
+            else ""
+        )
+        + (
+            f" {len(reviewed) - len(adj_keys)} decisions could not be matched to both passes."
+            if len(reviewed) != len(adj_keys)
             else ""
         ),
         "",
@@ -525,6 +734,11 @@ def main() -> None:
         f"On label values where the two passes agreed the reviewer changed {changed_agreed} of "
         f"{len(adj_keys) * len(LABELS) - totd}.",
         "",
+    ]
+    reviewed_keys = {(r.doc_id, r.passage_id) for r in reviewed}
+    for audit_file in sorted(args.folder.glob("audit-*.json")):
+        lines += audit_section(audit_file, pass1, adjudicated, reviewed_keys)
+    lines += [
         "## Baseline: the rule lexicon alone",
         "",
         "The rule lexicon (`cocreation_nlp/lexicon/`, one distinct term is enough for a label) against the final "

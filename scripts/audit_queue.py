@@ -11,7 +11,9 @@ several --model folders, their mean) are written, largest disagreement first: ha
 yes where the models say no (possible misses in the labels... or in the models), half labelled no
 where the models say yes (possible spurious labels), with the passage text, heading and lead-in,
 current labels and the probabilities for every label. The file holds corpus text, so it is written outside the
-repository. Nothing here changes a label: the queue goes to independent annotators, who record
+repository. With --controls N, N passages per label drawn at random (not by the models) are queued too,
+marked in the file but not for the annotators: corrections found among them measure the label noise
+that a model-chosen audit cannot see, and how far such an audit flatters the models. Nothing here changes a label: the queue goes to independent annotators, who record
 corrections as adjudicated records with a reason.
 """
 
@@ -40,6 +42,14 @@ def main() -> None:
     ap.add_argument("--model", type=Path, action="append", help="model folder(s) with oof.npz (repeatable)")
     ap.add_argument("-o", "--output", type=Path, required=True)
     ap.add_argument("--per-label", type=int, default=40)
+    ap.add_argument(
+        "--controls",
+        type=int,
+        default=0,
+        help="also queue this many passages per label drawn at random (half labelled yes, half no), not by "
+        "the models: the change rate on them shows how much a model-chosen audit flatters the models",
+    )
+    ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     repo = Path(__file__).resolve().parents[1]
     if repo in args.output.resolve().parents:
@@ -55,6 +65,8 @@ def main() -> None:
         probs += o["probs"][[pos[p] for p in data.passage_ids]] / len(models)
     ids = [json.loads((m / "meta.json").read_text(encoding="utf-8"))["model_id"] for m in models]
     out, counts = [], {}
+    rng = np.random.default_rng(args.seed)
+    queued: set[int] = set()
     for label in AUDIT_LABELS:
         j = LABELS.index(label)
         gap = np.abs(data.y[:, j] - probs[:, j])
@@ -65,13 +77,34 @@ def main() -> None:
             yes[np.argsort(-gap[yes], kind="stable")][:half], no[np.argsort(-gap[no], kind="stable")][:half]
         ]
         order = order[np.argsort(-gap[order], kind="stable")]
-        counts[label] = {"queued": len(order), "labelled_yes_model_no": 0, "labelled_no_model_yes": 0}
-        for i in order:
-            kind = "labelled_yes_model_no" if data.y[i, j] else "labelled_no_model_yes"
-            counts[label][kind] += 1
+        order = np.asarray([i for i in order if i not in queued], dtype=int)
+        queued.update(order.tolist())
+        controls = np.asarray([], dtype=int)
+        if args.controls:
+            ch = args.controls // 2
+            pick = []
+            for pool in (yes, no):
+                pool = np.asarray([i for i in pool if i not in queued])
+                pick.extend(rng.choice(pool, size=min(ch, len(pool)), replace=False).tolist())
+            controls = np.asarray(pick, dtype=int)
+            queued.update(pick)
+        counts[label] = {
+            "queued": len(order),
+            "labelled_yes_model_no": 0,
+            "labelled_no_model_yes": 0,
+            "random_controls": len(controls),
+        }
+        for i, selection in [
+            *((i, "model disagreement") for i in order),
+            *((i, "random control") for i in controls),
+        ]:
+            if selection == "model disagreement":
+                kind = "labelled_yes_model_no" if data.y[i, j] else "labelled_no_model_yes"
+                counts[label][kind] += 1
             out.append(
                 {
                     "audit_label": label,
+                    "selection": selection,
                     "disagreement": round(float(gap[i]), 4),
                     "doc_id": data.doc_ids[i],
                     "passage_id": data.passage_ids[i],

@@ -11,7 +11,8 @@ annotator and the note, and merges them into ``annotations/``:
 
 - ``op_*`` / ``ps_*`` (first-pass batches)      -> ``pass1.jsonl``, annotator ``ann-<batch>``
 - ``second_*`` (blind second pass)               -> ``pass2.jsonl``, annotator ``ann-<batch>``
-- ``adjudicate_*`` and ``audit_*`` (a reviewer)  -> ``adjudicated.jsonl`` (gold, the reason as comment)
+- ``adjudicate_*`` (a reviewer)                 -> ``adjudicated.jsonl`` (gold, the reason as comment)
+- ``audit_*`` (annotator ``auditor``)             -> ``adjudicated.jsonl`` (gold; later than an adjudication, so it wins)
 
 Answers are checked against their batch (same item and passage id, known labels) and a batch whose
 answers are incomplete is refused, naming the file. Re-importing the same batch replaces its records.
@@ -57,7 +58,15 @@ def load_batch(root: Path, name: str) -> list[AnnotationRecord]:
         )
     when = datetime.fromtimestamp(out_file.stat().st_mtime, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     target = target_of(name)
-    annotator = "reviewer" if target == "adjudicated" else f"ann-{name.replace('_', '')}"
+    # Audits are a later, separate review: their own annotator id, so an audit never replaces (on
+    # re-import) the adjudication record of the same passage; the later gold record wins in training.
+    annotator = (
+        "auditor"
+        if name.startswith("audit_")
+        else "reviewer"
+        if target == "adjudicated"
+        else f"ann-{name.replace('_', '')}"
+    )
     records = []
     for k, item in sorted(items.items()):
         a = by_item[k]
