@@ -117,8 +117,9 @@ def render_model_card(meta: dict) -> str:
         "- Individual-level decisions about people or organisations; texts that are not policy or programme documents.",
         "",
         "## Training data",
-        f"- {tr.get('n_examples', '?')} hand-labelled passages from {tr.get('n_documents', '?')} `train`-split documents of the open-policy corpus "
-        "(annotations in `annotations/`, standoff references resolved against the corpus at run time; `reserved` documents never used).",
+        f"- {tr.get('n_examples', '?')} hand-labelled passages from {tr.get('n_documents', '?')} `train`-split documents "
+        "(annotations in `annotations/`, standoff references resolved at run time against the corpora they name, "
+        "`corpora/open-policy` and `corpora/public-services` for the shipped models; `reserved` documents never used).",
         f"- Positive passages per label: {', '.join(f'{k} {v}' for k, v in tr.get('label_counts', {}).items())}.",
         f"- Languages: {', '.join(f'{k} {v}' for k, v in tr.get('languages', {}).items())}.",
         f"- Training-data fingerprint: `{tr.get('sha256', '')}`; stale annotation records skipped: {tr.get('n_stale_records', 0)}.",
@@ -142,6 +143,35 @@ def render_model_card(meta: dict) -> str:
             + ", ".join(f"{k} {v.get('brier', float('nan')):.3f}" for k, v in cv["labels"].items())
             + ".",
         ]
+    scored = meta.get("metrics", {}).get("as_scored")
+    if scored and cv:
+        lines += [
+            "",
+            f"As `score` uses it (the model inside its languages, {', '.join(meta.get('languages', []))}; the rule "
+            f"lexicon for the other {scored.get('n_rules', 0)} passages): macro-F1 **{scored['macro_f1']:.3f}** "
+            "on the same out-of-fold predictions ("
+            + ", ".join(f"{k} {v['f1']:.3f}" for k, v in scored["labels"].items())
+            + ").",
+        ]
+    scope = meta.get("language_scope")
+    if scope:
+        lines += [
+            "",
+            "### Languages beyond the embedder's",
+            "",
+            "The embedder is English, but TF-IDF and rule features learn from every labelled passage; a language joins "
+            "the model's scope where its grouped out-of-fold macro-F1 beats the rule lexicon's on the same passages, "
+            "otherwise its passages get rule-only predictions.",
+            "",
+            "| language | passages | documents | model macro-F1 | rules macro-F1 | in scope | note |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        for lang, r in scope.items():
+            m = f"{r['model_macro_f1']:.3f}" if "model_macro_f1" in r else ""
+            b = f"{r['rules_macro_f1']:.3f}" if "rules_macro_f1" in r else ""
+            lines.append(
+                f"| {lang} | {r['passages']} | {r['documents']} | {m} | {b} | {'yes' if r['in_scope'] else 'no'} | {r.get('reason', '')} |"
+            )
     if meta.get("metrics", {}).get("protocol"):
         lines += ["", f"Protocol: {meta['metrics']['protocol']}."]
     wo = meta.get("metrics", {}).get("without_distillation")
@@ -182,8 +212,8 @@ def render_model_card(meta: dict) -> str:
         "",
         "## Limitations",
         "- Few positive examples for `professionals`, `cocreation` and `systemic` in the training corpus: their figures carry wide uncertainty.",
-        "- Trained on English government digital-service, open-government and participation documents; other genres may shift the labels' base rates.",
-        "- Labels are one annotator's reading per passage (300 passages double-coded, disagreements adjudicated); see `annotations/README.md` for agreement.",
+        "- Trained on the documents listed under Training data (for the shipped models: open-government and digital-service guidance, and health, social care, education, housing and welfare programme documents in six languages); other genres may shift the labels' base rates.",
+        "- Labels are one annotator's reading per passage, a share of them double-coded with disagreements adjudicated; see `annotations/README.md` for agreement.",
         "",
         "## Framework versions",
         "\n".join(f"- {k}: {v}" for k, v in sorted(meta.get("versions", {}).items())),

@@ -38,6 +38,7 @@ from .model import (
 from .oof import OOF_ARRAYS, grouped_folds, oof_record, read_oof_arrays
 from .quantify import model_quantification
 from .rules import RuleMatcher, rule_probabilities
+from .util import language_code
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,9 @@ class TrainConfig:
     class_weight: str | None = "balanced"
     max_iter: int = 3000
     n_jobs: int = 2
+    # Take a language beyond the embedder's into the model's scope where the model beats the rule
+    # lexicon on that language's grouped out-of-fold passages (see ``language_scope``).
+    scope_by_folds: bool = True
 
 
 def _lr(c: float, cfg: TrainConfig):  # noqa: ANN202
@@ -159,6 +163,68 @@ def cross_validate(
     return probs, decisions, thresholds
 
 
+MIN_SCOPE_PASSAGES = 40
+MIN_SCOPE_DOCUMENTS = 3
+
+
+def language_scope(
+    y: np.ndarray,
+    decisions: np.ndarray,
+    rule_decisions: np.ndarray,
+    doc_ids: Sequence[str],
+    languages: Sequence[str],
+    base: Sequence[str],
+) -> tuple[list[str], dict[str, dict]]:
+    """Languages beyond the embedder's where the model itself, not the rule lexicon, should classify.
+
+    The embedder may be English, but TF-IDF and the rule features learn from every labelled
+    passage, so on a multilingual training set the model can beat the lexicon in other languages
+    too. Whether it does is decided on the grouped out-of-fold decisions, per language, against the
+    rules on the same passages; a language needs ``MIN_SCOPE_PASSAGES`` passages from
+    ``MIN_SCOPE_DOCUMENTS`` documents to be judged at all (fewer documents make the folds a coin).
+    Returns the languages taken into scope and a report row per language.
+    """
+    codes = np.asarray([language_code(code) for code in languages])
+    report: dict[str, dict] = {}
+    chosen: list[str] = []
+    for lang in sorted(set(codes) - set(base) - {"und", ""}):
+        idx = np.flatnonzero(codes == lang)
+        n_docs = len({doc_ids[i] for i in idx})
+        row: dict = {"passages": int(len(idx)), "documents": n_docs}
+        if len(idx) < MIN_SCOPE_PASSAGES or n_docs < MIN_SCOPE_DOCUMENTS:
+            row.update(
+                in_scope=False,
+                reason=f"too little data ({MIN_SCOPE_PASSAGES} passages from {MIN_SCOPE_DOCUMENTS} documents needed)",
+            )
+        else:
+            model_f1 = label_metrics(y[idx], decisions[idx])["macro_f1"]
+            rules_f1 = label_metrics(y[idx], rule_decisions[idx])["macro_f1"]
+            row.update(model_macro_f1=model_f1, rules_macro_f1=rules_f1, in_scope=bool(model_f1 > rules_f1))
+            if row["in_scope"]:
+                chosen.append(lang)
+            else:
+                row["reason"] = "the rule lexicon does better on grouped folds"
+        report[lang] = row
+    return chosen, report
+
+
+def routed_metrics(
+    y: np.ndarray,
+    probs: np.ndarray,
+    decisions: np.ndarray,
+    rule_pred,  # noqa: ANN001 - classify.Predictions
+    languages: Sequence[str],
+    model_languages: Sequence[str],
+) -> dict:
+    """Out-of-fold metrics as ``score`` would give them: the model inside its languages, the rules elsewhere."""
+    covered = np.asarray(["und" in model_languages or language_code(c) in model_languages for c in languages])
+    p = np.where(covered[:, None], probs, rule_pred.probs)
+    d = np.where(covered[:, None], decisions, rule_pred.decisions)
+    out = label_metrics(y, d, p)
+    out["n_rules"] = int((~covered).sum())
+    return out
+
+
 def rules_baseline(data: LabelledSet) -> dict:
     """The rule lexicon alone on the annotations: the baseline a learned model must beat."""
     hits = match_rules(data.texts, data.languages)
@@ -207,7 +273,15 @@ def train(
     head, info = fit_head(combine(X, data.texts, vec), data.y, groups, cfg)
     head.tfidf = vec
     embedder = get_embedder(cfg.embedder)
+    rule_pred = RuleClassifier().predict_texts(data.texts, data.languages)
     model_languages = list(embedder.languages) if "und" not in embedder.languages else ["und"]
+    scope: dict[str, dict] = {}
+    if "und" not in model_languages and cfg.scope_by_folds:
+        extra_languages, scope = language_scope(
+            data.y, decisions, rule_pred.decisions, data.doc_ids, data.languages, model_languages
+        )
+        model_languages = sorted(set(model_languages) | set(extra_languages))
+    as_scored = routed_metrics(data.y, probs, decisions, rule_pred, data.languages, model_languages)
     quantification = model_quantification(
         data.y,
         probs,
@@ -215,7 +289,7 @@ def train(
         groups,
         data.languages,
         model_languages,
-        RuleClassifier().predict_texts(data.texts, data.languages).probs,
+        rule_pred.probs,
     )
     codebook = load_codebook()
     data_sha = data.fingerprint()
@@ -255,6 +329,7 @@ def train(
             "inner_folds": cfg.inner_folds,
             "c_grid": list(cfg.c_grid),
             "class_weight": cfg.class_weight,
+            "scope_by_folds": cfg.scope_by_folds,
         },
         "tuned": info,
         "training": {
@@ -266,7 +341,8 @@ def train(
             "languages": {lang: data.languages.count(lang) for lang in langs},
             "n_stale_records": len(data.stale),
         },
-        "metrics": {"cross_validated": cv, "rules_baseline": rules_baseline(data)},
+        "metrics": {"cross_validated": cv, "as_scored": as_scored, "rules_baseline": rules_baseline(data)},
+        "language_scope": scope,
         "quantification": quantification,
         "versions": library_versions(),
     }

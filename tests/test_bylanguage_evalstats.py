@@ -198,3 +198,56 @@ def test_cli_evaluate_reports_intervals_ece_languages_and_plot(tmp_path: Path) -
     md = (tmp_path / "ev.md").read_text()
     assert "interval over documents" in md and "ECE" in md and "Language `und`" in md
     assert (tmp_path / "ev.reliability.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_language_scope_takes_in_only_languages_where_the_model_beats_the_rules() -> None:
+    from cocreation_nlp.train import language_scope
+
+    rng = np.random.default_rng(3)
+    langs = ["en"] * 60 + ["fr"] * 60 + ["de"] * 60 + ["nl"] * 20
+    docs = [f"{lang}{i % 6}" for i, lang in enumerate(langs)]
+    Y = rng.integers(0, 2, size=(len(langs), len(LABELS)))
+    good = Y.astype(bool)
+    poor = rng.uniform(size=Y.shape) < 0.5  # a coin, whatever the label
+    fr = np.array([lang == "fr" for lang in langs])[:, None]
+    model = np.where(fr, good, poor)  # the model reads French, not German
+    rules = np.where(fr, poor, good)  # the lexicon reads German, not French
+    chosen, report = language_scope(Y, model, rules, docs, langs, ["en"])
+    assert chosen == ["fr"]
+    assert report["fr"]["in_scope"] and report["fr"]["model_macro_f1"] > report["fr"]["rules_macro_f1"]
+    assert not report["de"]["in_scope"] and "rule lexicon" in report["de"]["reason"]
+    assert not report["nl"]["in_scope"] and "too little data" in report["nl"]["reason"]
+    assert "en" not in report  # the embedder's own language is always in scope, never judged
+
+
+def test_multilingual_default_covers_a_language_it_learned_and_the_router_measures_against_it(
+    tmp_path: Path,
+) -> None:
+    from cocreation_nlp.bylanguage import train_language_models
+    from cocreation_nlp.model import load_model
+    from cocreation_nlp.train import TrainConfig, save_trained, train
+
+    data = _mixed(seed=1)
+    cfg = TrainConfig(embedder="static", outer_folds=3, inner_folds=3, n_jobs=1)
+    save_trained(train(data, cfg), tmp_path / "default")
+    meta = json.loads((tmp_path / "default" / "meta.json").read_text())
+    fr = meta["language_scope"]["fr"]
+    # Template French: TF-IDF learns it on the folds, the French lexicon misses most of it.
+    assert fr["in_scope"] and fr["model_macro_f1"] > fr["rules_macro_f1"], fr
+    assert meta["languages"] == ["en", "fr"]
+    scored = meta["metrics"]["as_scored"]
+    assert scored["n_rules"] == 0 and scored["macro_f1"] == pytest.approx(
+        meta["metrics"]["cross_validated"]["macro_f1"]
+    )
+    card = (tmp_path / "default" / "README.md").read_text()
+    assert "### Languages beyond the embedder's" in card and "| fr | 84 | 6 |" in card
+    pred = load_model(tmp_path / "default").predict_texts(
+        ["Le collectif de quartier et la fédération sportive animent le projet de santé."], ["fr"]
+    )
+    assert pred.reasons[0] == "" and pred.decisions[0, LABELS.index("collective")]
+
+    router = train_language_models(data, tmp_path / "bylang", tmp_path / "default", cfg, languages=("fr",))
+    row = router["report"]["fr"]
+    # The bar for a French model is now the default model's French out-of-fold figure, not the rules'.
+    assert "default_macro_f1" in row
+    assert row["shipped"] == (row["model_macro_f1"] > row["default_macro_f1"])
