@@ -31,14 +31,26 @@ else:
     shutil.rmtree("models/default-distilled")
     print("distillation does not help on the folds: models/default stays the plain model")
 PY
-# 4. Cascade default -> fine-tuned, band chosen on both models' out-of-fold predictions; nothing is
-#    written when the fine-tuned model does not pay on the folds (models/cascade is then left as it is).
-$CLI cascade models/default models/finetuned -o models/cascade --band auto || echo "cascade not rebuilt"
-# 5. Per-language models (fr, de, es, it, nl) where they beat the rules on grouped folds.
+# 4. The transformer-embedding configurations on the same folds: the ONNX one (a cascade candidate) and
+#    the plain torch one (the baseline of benchmarks/perf.py's default_vs_transformer).
+$CLI train "${ANN[@]}" --method linear --embedder minilm-onnx-int8 -o models/minilm-onnx
+$CLI train "${ANN[@]}" --method linear --embedder minilm --no-tfidf -o models/minilm
+# 5. Cascade default -> the fine-tuned model, else the ONNX configuration, band chosen on both models' out-of-fold predictions;
+#    nothing is written when neither pays on the folds, and a cascade left from older models is removed
+#    (it would combine models it was never validated on).
+rm -rf models/cascade.new
+if $CLI cascade models/default models/finetuned -o models/cascade.new --band auto \
+  || $CLI cascade models/default models/minilm-onnx -o models/cascade.new --band auto; then
+  rm -rf models/cascade && mv models/cascade.new models/cascade
+else
+  rm -rf models/cascade models/cascade.new
+  echo "no cascade pays on the folds: models/cascade removed"
+fi
+# 6. Per-language models (fr, de, es, it, nl) where they beat the rules on grouped folds.
 $CLI train "${ANN[@]}" --method per-language -o models/by-language
-# 6. The one-run comparison table (configurations x macro-F1 x passages/s), into benchmarks/results/.
+# 7. The one-run comparison table (configurations x macro-F1 x passages/s), into benchmarks/results/.
 .venv/bin/python benchmarks/classifier_comparison.py "${ANN[@]}" --configs "" \
   --finetuned models/finetuned --primary-model models/default
-# 7. The label-audit queue (passage text: written outside the repository).
+# 8. The label-audit queue (passage text: written outside the repository).
 .venv/bin/python scripts/audit_queue.py "${ANN[@]}" --model models/finetuned --model models/default \
-  -o "${AUDIT_QUEUE:-../audit-queue.jsonl}"
+  --controls 20 -o "${AUDIT_QUEUE:-../audit-queue.jsonl}"
