@@ -330,3 +330,20 @@ def test_model_quantification_splits_model_and_rule_passages() -> None:
 def test_unknown_method_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown count method"):
         CountEstimator("hdy")
+
+
+def test_rate_draws_from_the_interpolated_beta_quantiles_match_the_exact_inverse() -> None:
+    """The tabulated quantiles (one table per rate) agree with scipy's exact inverse incomplete beta."""
+    from scipy.special import betaincinv, ndtr
+
+    from cocreation_nlp.quantify import _beta_params, _beta_quantile_z
+
+    z = np.random.default_rng(0).standard_normal(20_000)
+    for rate in (
+        {"mean": 0.38, "between_doc_var": 0.296**2},  # wide spread, as for a rare label's true-positive rate
+        {"mean": 0.016, "between_doc_var": 0.041**2},  # a small false-positive rate
+        {"mean": 0.7, "between_doc_var": 0.05, "var_of_mean": 0.001},
+    ):
+        _, a, b = _beta_params(rate)
+        np.testing.assert_allclose(_beta_quantile_z(rate, z), betaincinv(a, b, ndtr(z)), atol=1e-5)
+    assert (_beta_quantile_z({"mean": 0.2}, z) == 0.2).all()  # no spread: the rate itself
