@@ -22,7 +22,7 @@ from .codebook import LABELS
 from .errors import AnnotationError
 from .ingest import Source, discover, read_one
 from .segment import passage_context, segment_document
-from .types import ParseFailure, fingerprint, is_labelling_unit
+from .types import ParseFailure, Passage, fingerprint, is_labelling_unit
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ def resolve_records(
         by_fp: dict[str, list] = {}
         for p in passages:
             by_fp.setdefault(p.fingerprint, []).append(p)
-        matched: dict[int, object] = {}
+        matched: dict[int, Passage] = {}
         for k, r in enumerate(recs):
             cands = by_fp.get(r.fingerprint, [])
             if cands:
@@ -171,7 +171,9 @@ def resolve_records(
     return out
 
 
-def _fallback_conflict(start: int, end: int, labelled_units: Sequence, others: Sequence) -> str:
+def _fallback_conflict(
+    start: int, end: int, labelled_units: Sequence[Passage], others: Sequence[Passage]
+) -> str:
     """Why a record found only by its offsets must not be used, or ``""`` when it may.
 
     The offsets still point at the labelled text, but the text is no longer a passage of its own.

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .annotations import LabelledSet
-from .classify import RuleClassifier, match_rules
+from .classify import Predictions, RuleClassifier, match_rules
 from .codebook import LABELS, load_codebook
 from .evalstats import analysis
 from .metrics import THRESHOLD_GRID, best_threshold, label_metrics  # noqa: F401 - re-exported for callers
@@ -212,7 +212,7 @@ def routed_metrics(
     y: np.ndarray,
     probs: np.ndarray,
     decisions: np.ndarray,
-    rule_pred,  # noqa: ANN001 - classify.Predictions
+    rule_pred: Predictions,
     languages: Sequence[str],
     model_languages: Sequence[str],
 ) -> dict:
