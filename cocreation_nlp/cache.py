@@ -93,9 +93,23 @@ def cached_entry_usable(path: Path) -> str | None:
 
     A damaged entry is removed, so that the run that finds it computes and
     writes the document again: a damaged entry is a cache miss, never a failed run.
+    The check reads the gzip stream to its end (its CRC and length catch truncated,
+    garbled and empty files) without decoding the record: a re-run of an unchanged
+    corpus checks every entry, and decoding each one cost more than the rest of the
+    re-run. The record layout is part of the cache key (``SCORED_SCHEMA_VERSION``).
     """
     if not path.exists():
         return None
+    try:
+        if path.stat().st_size == 0:
+            raise EOFError("empty file")
+        with gzip.open(path, "rb") as fh:
+            while fh.read(1 << 20):
+                pass
+    except (EOFError, OSError, zlib.error) as err:
+        path.unlink(missing_ok=True)
+        return f"{path}: damaged cache entry ({type(err).__name__}: {err})"
+    return None
     try:
         read_cached(path)
     except CacheEntryError as err:
