@@ -458,7 +458,7 @@ def _run_record(
     return {
         "schema_version": 1,
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "versions": library_versions(("pandas", "pypdfium2", "trafilatura", "python-docx")),
+        "versions": library_versions(("pandas", "pypdfium2", "lxml", "python-docx", "tesserocr")),
         "python": platform.python_version(),
         "codebook_version": load_codebook().version,
         "model": job.model,
