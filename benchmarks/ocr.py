@@ -346,7 +346,8 @@ def section_workers(quick: bool) -> dict[str, float]:
     import csv
     import json
 
-    from perf import TreeRSS, build_corpus
+    from perf import build_corpus
+    from perf import score as perf_score
 
     print("\n## 6. `cocreation score` with 2 worker processes: text documents and scanned reports")
     scanned = ROOT / "corpora" / "sample" / "docs" / "greyfield-library-readers-review-2009.pdf"
@@ -368,25 +369,9 @@ def section_workers(quick: bool) -> dict[str, float]:
         runs = {}
         for mode in ("never", "auto"):
             out = Path(tmp) / f"out-{mode}"
-            cmd = [
-                sys.executable,
-                "-m",
-                "cocreation_nlp",
-                "score",
-                str(corpus / "manifest.csv"),
-                "-o",
-                str(out),
-            ]
-            cmd += ["--no-progress", "--workers", "2", "--ocr", mode]
-            t0 = time.perf_counter()
-            proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-            with TreeRSS(proc.pid) as rss:
-                _, err = proc.communicate()
-            secs = time.perf_counter() - t0
-            if proc.returncode not in (0, 1):
-                raise SystemExit(f"score --ocr {mode} failed: {err[-2000:]}")
+            secs, peak_mb = perf_score(corpus, out, args=["--workers", "2", "--ocr", mode])
             run = json.loads((out / "run.json").read_text(encoding="utf-8"))
-            runs[mode] = (secs, rss.peak_kb / 1024, run["counts"]["ocr_pages_read"])
+            runs[mode] = (secs, peak_mb, run["counts"]["ocr_pages_read"])
             print(
                 f"--ocr {mode}: {n_text} text + {n_scan} scanned documents, {secs:.1f} s, "
                 f"{runs[mode][2]} pages read by OCR, peak RSS of the process tree {runs[mode][1]:.0f} MB"

@@ -47,6 +47,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -257,9 +258,14 @@ def parse_vs_raw_text(pdfs: list[Path], repeats: int = 5, ocr: str = "never") ->
 
 
 def score(
-    corpus: Path, out: Path, *, model: str | None = None, docs: list[str] | None = None
+    corpus: Path,
+    out: Path,
+    *,
+    model: str | None = None,
+    docs: list[str] | None = None,
+    args: Sequence[str] = (),
 ) -> tuple[float, float]:
-    """Run `cocreation score` in a subprocess; return (seconds, peak tree RSS in MB)."""
+    """Run `cocreation score` in a subprocess (``args`` appended); return (seconds, peak tree RSS in MB)."""
     cmd = [
         sys.executable,
         "-m",
@@ -272,6 +278,7 @@ def score(
     ]
     if model:
         cmd += ["--model", model]
+    cmd += list(args)
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -279,7 +286,7 @@ def score(
         _, err = proc.communicate()
     seconds = time.perf_counter() - t0
     if proc.returncode not in (0, 1):
-        raise SystemExit(f"score failed ({proc.returncode}): {err[-2000:]}")
+        raise SystemExit(f"score {' '.join(args)} failed ({proc.returncode}): {err[-2000:]}")
     return seconds, rss.peak_kb / 1024
 
 
